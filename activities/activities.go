@@ -1,0 +1,94 @@
+// Package activities holds the verification workflow's activities: sending
+// a code through the channel's provider, and projecting the workflow's
+// state into the Postgres read model.
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/veriflow/veriflow/contract"
+	"github.com/veriflow/veriflow/mask"
+	"github.com/veriflow/veriflow/messages"
+	"github.com/veriflow/veriflow/otp"
+	"github.com/veriflow/veriflow/provider"
+	"github.com/veriflow/veriflow/store"
+)
+
+// Store is the part of the store the activities need.
+type Store interface {
+	RegisterMessage(ctx context.Context, m store.Message) error
+	Record(ctx context.Context, in contract.RecordInput) error
+}
+
+// Receipts applies receipts that raced a send.
+type Receipts interface {
+	ApplyPending(ctx context.Context, provider, messageID, verificationID, tenantID string) error
+}
+
+// Activities are registered on the worker as one struct.
+type Activities struct {
+	Store     Store
+	Providers provider.Router
+	Secrets   *otp.Secrets
+	Receipts  Receipts
+	Log       *slog.Logger
+}
+
+// SendCode derives the verification's code, renders the message and hands
+// it to the channel's provider. It returns the provider's message id and
+// the keyed hash of the code; the code itself never leaves the activity.
+func (a *Activities) SendCode(ctx context.Context, in contract.SendInput) (contract.SendResult, error) {
+	to := in.Channel.Destination(in.To)
+	if to == "" {
+		return contract.SendResult{}, temporal.NewNonRetryableApplicationError("no destination", contract.ErrTypeDeliveryFailed, nil, "no_destination")
+	}
+	p, err := a.Providers.For(in.Mode, in.Channel)
+	if err != nil {
+		return contract.SendResult{}, deliveryError(err)
+	}
+	code := a.Secrets.Code(in.VerificationID, 0, in.CodeLength)
+	body := messages.Render(messages.Input{Kind: in.Kind, Locale: in.Locale, Code: code, TTL: in.TTL,
+		Transaction: in.Transaction, Document: in.Document})
+	res, err := p.Send(ctx, provider.Message{
+		IdempotencyKey: fmt.Sprintf("%s/%d", in.VerificationID, in.Seq),
+		VerificationID: in.VerificationID, TenantID: in.TenantID, Channel: in.Channel,
+		To: to, Recipient: in.To, Locale: in.Locale, Body: body, Code: code,
+	})
+	if err != nil {
+		a.Log.WarnContext(ctx, "send failed", "verification_id", in.VerificationID, "channel", in.Channel,
+			"to", mask.Destination(to), "provider", p.Name(), "error", err)
+		return contract.SendResult{}, deliveryError(err)
+	}
+	if err := a.Store.RegisterMessage(ctx, store.Message{Provider: p.Name(), ProviderMessageID: res.MessageID,
+		VerificationID: in.VerificationID, TenantID: in.TenantID, Seq: in.Seq, Channel: in.Channel}); err != nil {
+		return contract.SendResult{}, err
+	}
+	if err := a.Receipts.ApplyPending(ctx, p.Name(), res.MessageID, in.VerificationID, in.TenantID); err != nil {
+		a.Log.WarnContext(ctx, "early receipts stay stored", "verification_id", in.VerificationID, "error", err)
+	}
+	a.Log.InfoContext(ctx, "code sent", "verification_id", in.VerificationID, "tenant_id", in.TenantID,
+		"channel", in.Channel, "to", mask.Destination(to), "provider", p.Name(), "message_id", res.MessageID)
+	return contract.SendResult{Provider: p.Name(), MessageID: res.MessageID, CodeHash: a.Secrets.Hash(in.VerificationID, code)}, nil
+}
+
+// deliveryError turns a provider's permanent failure into a non-retryable
+// application error whose detail is the stable reason; anything else is
+// retried by Temporal within the step's time.
+func deliveryError(err error) error {
+	var perm *provider.PermanentError
+	if errors.As(err, &perm) {
+		return temporal.NewNonRetryableApplicationError(perm.Reason, contract.ErrTypeDeliveryFailed, nil, perm.Reason)
+	}
+	return err
+}
+
+// Record projects a workflow state into the read model. It runs as a local
+// activity.
+func (a *Activities) Record(ctx context.Context, in contract.RecordInput) error {
+	return a.Store.Record(ctx, in)
+}

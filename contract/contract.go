@@ -1,0 +1,377 @@
+// Package contract holds the names and types shared by the HTTP API, the
+// worker and the workflows: workflow, signal, update and query names, their
+// inputs and outputs, the typed enums of the public contract and the
+// workflow-ID helper. It has no dependencies on the rest of Veriflow.
+package contract
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+)
+
+// TaskQueue is the Temporal task queue served by the Veriflow worker.
+const TaskQueue = "veriflow"
+
+// Temporal names of the verification workflow and its message handlers.
+const (
+	WorkflowVerification = "Verification"
+	SignalReceipt        = "receipt"
+	UpdateCheck          = "check"
+	UpdateResend         = "resend"
+	UpdateCancel         = "cancel"
+	QueryState           = "state"
+)
+
+// Activity names.
+const (
+	ActivitySendCode = "SendCode"
+	ActivityRecord   = "Record"
+)
+
+// Search attributes upserted by the workflow. None of them carries PII.
+var (
+	SAKind    = temporal.NewSearchAttributeKeyKeyword("VerificationKind")
+	SAStatus  = temporal.NewSearchAttributeKeyKeyword("VerificationStatus")
+	SAChannel = temporal.NewSearchAttributeKeyKeyword("VerificationChannel")
+	SATenant  = temporal.NewSearchAttributeKeyKeyword("TenantID")
+)
+
+// SearchAttributeNames lists the custom search attributes a Temporal
+// namespace must have registered (all Keyword).
+func SearchAttributeNames() []string {
+	return []string{SAKind.GetName(), SAStatus.GetName(), SAChannel.GetName(), SATenant.GetName()}
+}
+
+// WorkflowID returns the Temporal workflow ID of a verification.
+func WorkflowID(verificationID string) string { return "verification/" + verificationID }
+
+// VerificationIDFromWorkflowID is the inverse of WorkflowID.
+func VerificationIDFromWorkflowID(workflowID string) (string, bool) {
+	return strings.CutPrefix(workflowID, "verification/")
+}
+
+// Kind is what a verification proves.
+type Kind string
+
+// The five verification kinds.
+const (
+	KindSignup        Kind = "signup"
+	KindTransaction   Kind = "transaction"
+	KindPasswordReset Kind = "password_reset"
+	KindTwoFactor     Kind = "two_factor"
+	KindSignature     Kind = "signature"
+)
+
+// Kinds lists every kind.
+func Kinds() []Kind {
+	return []Kind{KindSignup, KindTransaction, KindPasswordReset, KindTwoFactor, KindSignature}
+}
+
+// Valid reports whether k is a known kind.
+func (k Kind) Valid() bool {
+	switch k {
+	case KindSignup, KindTransaction, KindPasswordReset, KindTwoFactor, KindSignature:
+		return true
+	}
+	return false
+}
+
+// Channel is a delivery channel.
+type Channel string
+
+// Delivery channels.
+const (
+	ChannelWhatsApp Channel = "whatsapp"
+	ChannelSMS      Channel = "sms"
+	ChannelEmail    Channel = "email"
+)
+
+// Valid reports whether c is a known channel.
+func (c Channel) Valid() bool {
+	switch c {
+	case ChannelWhatsApp, ChannelSMS, ChannelEmail:
+		return true
+	}
+	return false
+}
+
+// Destination returns the destination of c in to ("" when missing).
+func (c Channel) Destination(to Destinations) string {
+	switch c {
+	case ChannelWhatsApp, ChannelSMS:
+		return to.Phone
+	case ChannelEmail:
+		return to.Email
+	}
+	return ""
+}
+
+// Mode is the mode of an API key: test keys only ever reach the sandbox.
+type Mode string
+
+// API key modes.
+const (
+	ModeTest Mode = "test"
+	ModeLive Mode = "live"
+)
+
+// Valid reports whether m is a known mode.
+func (m Mode) Valid() bool { return m == ModeTest || m == ModeLive }
+
+// Status is the status of a verification.
+type Status string
+
+// Verification statuses. Every status but pending is final.
+const (
+	StatusPending          Status = "pending"
+	StatusApproved         Status = "approved"
+	StatusExpired          Status = "expired"
+	StatusCanceled         Status = "canceled"
+	StatusMaxChecksReached Status = "max_checks_reached"
+	StatusFailed           Status = "failed"
+)
+
+// Final reports whether s can no longer change.
+func (s Status) Final() bool { return s != StatusPending && s != "" }
+
+// AttemptStatus is the delivery status of one send attempt, normalized
+// across providers.
+type AttemptStatus string
+
+// Attempt statuses. sending is Veriflow's own (the provider has not
+// accepted the message yet); the others are the providers' receipts.
+const (
+	AttemptSending     AttemptStatus = "sending"
+	AttemptQueued      AttemptStatus = "queued"
+	AttemptSent        AttemptStatus = "sent"
+	AttemptDelivered   AttemptStatus = "delivered"
+	AttemptRead        AttemptStatus = "read"
+	AttemptFailed      AttemptStatus = "failed"
+	AttemptUndelivered AttemptStatus = "undelivered"
+)
+
+// Valid reports whether s is a known receipt status.
+func (s AttemptStatus) Valid() bool {
+	switch s {
+	case AttemptSending, AttemptQueued, AttemptSent, AttemptDelivered, AttemptRead, AttemptFailed, AttemptUndelivered:
+		return true
+	}
+	return false
+}
+
+// Failed reports whether s means the message will never arrive.
+func (s AttemptStatus) Failed() bool { return s == AttemptFailed || s == AttemptUndelivered }
+
+// Delivered reports whether s means the message reached the person.
+func (s AttemptStatus) Delivered() bool { return s == AttemptDelivered || s == AttemptRead }
+
+// Rank orders statuses so that receipts arriving out of order never move an
+// attempt backwards: a status only replaces one of a lower rank.
+func (s AttemptStatus) Rank() int {
+	switch s {
+	case AttemptSending:
+		return 0
+	case AttemptQueued:
+		return 1
+	case AttemptSent:
+		return 2
+	case AttemptFailed, AttemptUndelivered:
+		return 3
+	case AttemptDelivered:
+		return 4
+	case AttemptRead:
+		return 5
+	}
+	return -1
+}
+
+// Destinations are where a code may be sent.
+type Destinations struct {
+	Phone string `json:"phone,omitempty"`
+	Email string `json:"email,omitempty"`
+}
+
+// Transaction is what a transaction verification approves.
+type Transaction struct {
+	Amount   string `json:"amount"`
+	Currency string `json:"currency"`
+	Payee    string `json:"payee"`
+}
+
+// Document is what a signature verification consents to.
+type Document struct {
+	SHA256 string `json:"sha256"`
+	Title  string `json:"title"`
+}
+
+// Plan is the ordered failover plan of a verification.
+type Plan struct {
+	Channels    []Channel     `json:"channels"`
+	StepTimeout time.Duration `json:"step_timeout"`
+}
+
+// CodePolicy governs the code of a verification.
+type CodePolicy struct {
+	Length         int           `json:"length"`
+	TTL            time.Duration `json:"ttl"`
+	MaxChecks      int           `json:"max_checks"`
+	ResendCooldown time.Duration `json:"resend_cooldown"`
+	MaxSends       int           `json:"max_sends"`
+}
+
+// VerificationInput starts a verification workflow.
+type VerificationInput struct {
+	ID       string       `json:"id"`
+	TenantID string       `json:"tenant_id"`
+	Mode     Mode         `json:"mode"`
+	Kind     Kind         `json:"kind"`
+	To       Destinations `json:"to"`
+	Locale   string       `json:"locale,omitempty"`
+	Plan     Plan         `json:"plan"`
+	Policy   CodePolicy   `json:"policy"`
+	// Transaction or Document is what the code approves (kind-dependent).
+	Transaction *Transaction `json:"transaction,omitempty"`
+	Document    *Document    `json:"document,omitempty"`
+	// BindingDigest is BindingDigest(Transaction, Document): a check must
+	// present the same digest.
+	BindingDigest string    `json:"binding_digest,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+}
+
+// Attempt is one send of the code over one channel.
+type Attempt struct {
+	Seq       int           `json:"seq"`
+	Channel   Channel       `json:"channel"`
+	Status    AttemptStatus `json:"status"`
+	Error     string        `json:"error,omitempty"`
+	Provider  string        `json:"provider,omitempty"`
+	MessageID string        `json:"message_id,omitempty"`
+	SentAt    *time.Time    `json:"sent_at,omitempty"`
+	UpdatedAt time.Time     `json:"updated_at"`
+}
+
+// State is the live state of a verification as the workflow knows it.
+type State struct {
+	Status      Status     `json:"status"`
+	Channel     Channel    `json:"channel,omitempty"`
+	ChecksLeft  int        `json:"checks_left"`
+	Sends       int        `json:"sends"`
+	Attempts    []Attempt  `json:"attempts"`
+	LastSendAt  time.Time  `json:"last_send_at,omitzero"`
+	CompletedAt *time.Time `json:"completed_at,omitempty"`
+	// Version increases with every change; the read model keeps the highest.
+	Version int64 `json:"version"`
+}
+
+// CheckInput is the argument of the check update. It carries a keyed hash
+// of the submitted code, never the code.
+type CheckInput struct {
+	CodeHash      string `json:"code_hash"`
+	BindingDigest string `json:"binding_digest,omitempty"`
+}
+
+// CheckOutcome is what one check did.
+type CheckOutcome string
+
+// Check outcomes.
+const (
+	CheckApproved        CheckOutcome = "approved"
+	CheckWrongCode       CheckOutcome = "wrong_code"
+	CheckBindingMismatch CheckOutcome = "binding_mismatch"
+	CheckNotPending      CheckOutcome = "not_pending"
+)
+
+// CheckResult is the answer of the check update.
+type CheckResult struct {
+	Outcome CheckOutcome `json:"outcome"`
+	State   State        `json:"state"`
+}
+
+// ResendInput is the argument of the resend update.
+type ResendInput struct {
+	// Channel to use; empty means the next channel of the plan.
+	Channel Channel `json:"channel,omitempty"`
+}
+
+// Receipt is a normalized delivery receipt, signalled to the workflow.
+type Receipt struct {
+	// ID is the receipt's row id in Postgres (deduplication key).
+	ID         int64         `json:"id"`
+	Provider   string        `json:"provider"`
+	MessageID  string        `json:"message_id"`
+	Status     AttemptStatus `json:"status"`
+	Error      string        `json:"error,omitempty"`
+	OccurredAt time.Time     `json:"occurred_at"`
+}
+
+// SendInput is the argument of the SendCode activity.
+type SendInput struct {
+	VerificationID string        `json:"verification_id"`
+	TenantID       string        `json:"tenant_id"`
+	Mode           Mode          `json:"mode"`
+	Kind           Kind          `json:"kind"`
+	Seq            int           `json:"seq"`
+	Channel        Channel       `json:"channel"`
+	To             Destinations  `json:"to"`
+	Locale         string        `json:"locale,omitempty"`
+	CodeLength     int           `json:"code_length"`
+	TTL            time.Duration `json:"ttl"`
+	Transaction    *Transaction  `json:"transaction,omitempty"`
+	Document       *Document     `json:"document,omitempty"`
+}
+
+// SendResult is what SendCode returns: the provider's message id and the
+// keyed hash of the code that was sent (never the code).
+type SendResult struct {
+	Provider  string `json:"provider"`
+	MessageID string `json:"message_id"`
+	CodeHash  string `json:"code_hash"`
+}
+
+// Event is one entry of the append-only audit trail.
+type Event struct {
+	Type    string    `json:"type"`
+	Channel Channel   `json:"channel,omitempty"`
+	Detail  string    `json:"detail,omitempty"`
+	At      time.Time `json:"at"`
+}
+
+// RecordInput is the argument of the Record local activity: the state to
+// project into the read model and the events to append.
+type RecordInput struct {
+	VerificationID string  `json:"verification_id"`
+	TenantID       string  `json:"tenant_id"`
+	State          State   `json:"state"`
+	Events         []Event `json:"events,omitempty"`
+}
+
+// Application error types raised by the workflow's update validators and
+// the activities, matched by the API.
+const (
+	ErrTypeNotPending      = "NotPending"
+	ErrTypeInvalidArgument = "InvalidArgument"
+	ErrTypeRateLimited     = "RateLimited"
+	ErrTypeDeliveryFailed  = "DeliveryFailed"
+)
+
+// BindingDigest returns the hex SHA-256 of what a code approves, in a
+// canonical form, or "" when it approves nothing in particular. Callers
+// normalize the fields first (see the api package's validation).
+func BindingDigest(tx *Transaction, doc *Document) string {
+	var parts []string
+	if tx != nil {
+		parts = append(parts, "transaction", tx.Amount, tx.Currency, tx.Payee)
+	}
+	if doc != nil {
+		parts = append(parts, "document", doc.SHA256)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	return hex.EncodeToString(sum[:])
+}

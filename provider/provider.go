@@ -1,0 +1,81 @@
+// Package provider defines how Veriflow hands a message to a delivery
+// provider, and routes each channel to the provider that serves it.
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/veriflow/veriflow/contract"
+)
+
+// Message is one code message to send.
+type Message struct {
+	// IdempotencyKey is the same for retries of one attempt.
+	IdempotencyKey string
+	VerificationID string
+	TenantID       string
+	Channel        contract.Channel
+	// To is the destination on Channel; Recipient holds all destinations
+	// of the verification.
+	To        string
+	Recipient contract.Destinations
+	Locale    string
+	Body      string
+	Code      string
+}
+
+// Result is what a provider returns for an accepted message.
+type Result struct {
+	MessageID string
+}
+
+// Provider sends messages over one or more channels. Receipts come back
+// asynchronously through the receipts package.
+type Provider interface {
+	Name() string
+	Send(ctx context.Context, m Message) (Result, error)
+}
+
+// PermanentError means the destination cannot receive on this channel
+// (not a WhatsApp user, invalid number, ...): retrying is pointless, the
+// verification fails over at once. Reason is a stable, client-safe code.
+type PermanentError struct {
+	Reason string
+	Err    error
+}
+
+func (e *PermanentError) Error() string {
+	if e.Err != nil {
+		return "permanent delivery failure: " + e.Reason + ": " + e.Err.Error()
+	}
+	return "permanent delivery failure: " + e.Reason
+}
+
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// ErrNotConfigured is returned when no provider serves a channel.
+var ErrNotConfigured = errors.New("provider: channel not configured")
+
+// Router picks the provider of a message: test mode always goes to the
+// sandbox; live mode to the provider configured for the channel.
+type Router struct {
+	Sandbox Provider
+	Live    map[contract.Channel]Provider
+}
+
+// For returns the provider for mode and channel.
+func (r Router) For(mode contract.Mode, ch contract.Channel) (Provider, error) {
+	if mode == contract.ModeTest {
+		if r.Sandbox == nil {
+			return nil, fmt.Errorf("%w: sandbox", ErrNotConfigured)
+		}
+		return r.Sandbox, nil
+	}
+	p, ok := r.Live[ch]
+	if !ok || p == nil {
+		return nil, &PermanentError{Reason: "channel_not_configured", Err: fmt.Errorf("%w: %s", ErrNotConfigured, ch)}
+	}
+	return p, nil
+}

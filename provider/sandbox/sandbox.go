@@ -1,0 +1,145 @@
+// Package sandbox is the provider behind test-mode API keys. It never
+// reaches a real provider: it keeps each message (sealed, since it holds
+// the code) for GET /v1/sandbox/messages, and scripts delivery receipts for
+// the contract's sandbox numbers, fed through the same receipts path that
+// provider webhooks use.
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/veriflow/veriflow/contract"
+	"github.com/veriflow/veriflow/mask"
+	"github.com/veriflow/veriflow/otp"
+	"github.com/veriflow/veriflow/provider"
+	"github.com/veriflow/veriflow/store"
+)
+
+// Name is the provider name of sandbox messages and receipts.
+const Name = "sandbox"
+
+// The contract's scripted sandbox numbers.
+const (
+	PhoneAllDelivered     = "+15005550000"
+	PhoneNotOnWhatsApp    = "+15005550001"
+	PhoneWhatsAppSilent   = "+15005550002"
+	PhoneEveryChannelFail = "+15005550003"
+)
+
+// Store is the part of the store the sandbox needs.
+type Store interface {
+	InsertSandboxMessage(ctx context.Context, m store.SandboxMessage) (string, bool, error)
+}
+
+// Ingester takes receipts (the receipts service).
+type Ingester interface {
+	Ingest(ctx context.Context, r contract.Receipt) error
+}
+
+// Provider is the sandbox provider.
+type Provider struct {
+	store    Store
+	secrets  *otp.Secrets
+	receipts Ingester
+	delay    time.Duration
+	log      *slog.Logger
+
+	wg     sync.WaitGroup
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// New returns a sandbox provider whose scripted receipts follow a send
+// after delay (the contract promises "within a second").
+func New(s Store, secrets *otp.Secrets, receipts Ingester, delay time.Duration, log *slog.Logger) *Provider {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Provider{store: s, secrets: secrets, receipts: receipts, delay: delay, log: log, ctx: ctx, cancel: cancel}
+}
+
+// Name implements provider.Provider.
+func (p *Provider) Name() string { return Name }
+
+// Body is the sealed content of a sandbox message.
+type Body struct {
+	Text string `json:"text"`
+	Code string `json:"code"`
+}
+
+// Send implements provider.Provider: it stores the message and schedules
+// the scripted receipts.
+func (p *Provider) Send(ctx context.Context, m provider.Message) (provider.Result, error) {
+	id := "SB" + rand.Text()
+	plain, err := json.Marshal(Body{Text: m.Body, Code: m.Code})
+	if err != nil {
+		return provider.Result{}, fmt.Errorf("sandbox: %w", err)
+	}
+	sealed, err := p.secrets.Seal(plain, id)
+	if err != nil {
+		return provider.Result{}, fmt.Errorf("sandbox: %w", err)
+	}
+	stored, dup, err := p.store.InsertSandboxMessage(ctx, store.SandboxMessage{
+		ID: id, TenantID: m.TenantID, VerificationID: m.VerificationID, IdempotencyKey: m.IdempotencyKey,
+		Channel: m.Channel, ToHash: p.secrets.HashDestination(m.To), ToMasked: mask.Destination(m.To), SealedBody: sealed,
+	})
+	if err != nil {
+		return provider.Result{}, fmt.Errorf("sandbox: %w", err)
+	}
+	if !dup {
+		p.script(stored, Script(m.Recipient.Phone, m.Channel))
+	}
+	return provider.Result{MessageID: stored}, nil
+}
+
+// Outcome is one scripted receipt.
+type Outcome struct {
+	Status contract.AttemptStatus
+	Error  string
+}
+
+// Script returns the receipts the sandbox sends for a message on ch to a
+// verification whose phone is phone.
+func Script(phone string, ch contract.Channel) []Outcome {
+	sent := Outcome{Status: contract.AttemptSent}
+	delivered := Outcome{Status: contract.AttemptDelivered}
+	switch {
+	case phone == PhoneEveryChannelFail:
+		return []Outcome{{Status: contract.AttemptFailed, Error: "sandbox_failure"}}
+	case phone == PhoneNotOnWhatsApp && ch == contract.ChannelWhatsApp:
+		return []Outcome{{Status: contract.AttemptFailed, Error: "not_on_whatsapp"}}
+	case phone == PhoneWhatsAppSilent && ch == contract.ChannelWhatsApp:
+		return []Outcome{sent}
+	}
+	return []Outcome{sent, delivered}
+}
+
+func (p *Provider) script(messageID string, outcomes []Outcome) {
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		t := time.NewTimer(p.delay)
+		defer t.Stop()
+		select {
+		case <-p.ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, o := range outcomes {
+			r := contract.Receipt{Provider: Name, MessageID: messageID, Status: o.Status, Error: o.Error, OccurredAt: time.Now().UTC()}
+			if err := p.receipts.Ingest(p.ctx, r); err != nil {
+				p.log.Warn("sandbox receipt not stored", "message_id", messageID, "error", err)
+			}
+		}
+	}()
+}
+
+// Close stops scheduling receipts and waits for the ones in flight.
+func (p *Provider) Close() {
+	p.cancel()
+	p.wg.Wait()
+}
