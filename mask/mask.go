@@ -19,6 +19,9 @@ func Phone(p string) string {
 
 // Email masks the local part of an address: ada@example.com → a***@example.com.
 func Email(e string) string {
+	if e == "" {
+		return ""
+	}
 	local, domain, ok := strings.Cut(e, "@")
 	if !ok || local == "" {
 		return "***"

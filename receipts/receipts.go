@@ -46,7 +46,7 @@ func New(s Store, sig Signaler, log *slog.Logger) *Service {
 // DedupeKey identifies a receipt: the same status of the same message is
 // the same receipt, however many times the provider sends it.
 func DedupeKey(r contract.Receipt) string {
-	return r.Provider + "\x00" + r.MessageID + "\x00" + string(r.Status)
+	return r.Provider + "|" + r.MessageID + "|" + string(r.Status)
 }
 
 // Ingest stores a receipt and, when its message is known, signals it to the

@@ -6,7 +6,7 @@ create table tenants (
 );
 
 -- API keys: the id is the public lookup prefix, the secret is stored only
--- as a SHA-256 (it has 190 bits of entropy, so a slow hash adds nothing).
+-- as a SHA-256 (it has 130 bits of entropy, so a slow hash adds nothing).
 create table api_keys (
     id            text primary key,
     tenant_id     text not null references tenants(id),

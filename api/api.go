@@ -1,0 +1,555 @@
+// Package api is Veriflow's HTTP API (Gin): start, check, read, resend and
+// cancel verifications, read sandbox messages, and health endpoints. It
+// authenticates tenants by API key, reads the Postgres read model, and
+// talks to each verification's workflow through Temporal updates.
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/oklog/ulid/v2"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/veriflow/veriflow/apikey"
+	"github.com/veriflow/veriflow/contract"
+	"github.com/veriflow/veriflow/mask"
+	"github.com/veriflow/veriflow/otp"
+	"github.com/veriflow/veriflow/provider/sandbox"
+	"github.com/veriflow/veriflow/store"
+)
+
+// Deps are what the API needs.
+type Deps struct {
+	Store    *store.Store
+	Temporal client.Client
+	Secrets  *otp.Secrets
+	Log      *slog.Logger
+	// UpdateTimeout bounds a synchronous call into a workflow (default 10 s).
+	UpdateTimeout time.Duration
+}
+
+// Server serves the HTTP API.
+type Server struct {
+	Deps
+	engine *gin.Engine
+}
+
+// New builds the router.
+func New(d Deps) *Server {
+	if d.UpdateTimeout == 0 {
+		d.UpdateTimeout = 10 * time.Second
+	}
+	gin.SetMode(gin.ReleaseMode)
+	s := &Server{Deps: d, engine: gin.New()}
+	e := s.engine
+	e.HandleMethodNotAllowed = true
+	e.ContextWithFallback = true
+	e.Use(s.requestLog, s.recover)
+	e.NoRoute(func(c *gin.Context) { writeProblem(c, problem(http.StatusNotFound, CodeNotFound, "No such route.")) })
+	e.NoMethod(func(c *gin.Context) {
+		writeProblem(c, problem(http.StatusMethodNotAllowed, CodeInvalidRequest, "Method not allowed on this route."))
+	})
+	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	e.GET("/readyz", s.ready)
+
+	v1 := e.Group("/v1", s.authenticate)
+	v1.POST("/verifications", s.start)
+	v1.GET("/verifications/:id", s.get)
+	v1.POST("/verifications/:id/check", s.check)
+	v1.POST("/verifications/:id/resend", s.resend)
+	v1.POST("/verifications/:id/cancel", s.cancel)
+	v1.GET("/sandbox/messages", s.sandboxMessages)
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+
+func (s *Server) requestLog(c *gin.Context) {
+	start := time.Now()
+	rid := c.GetHeader("X-Request-Id")
+	if rid == "" || len(rid) > 64 {
+		rid = strings.ToLower(rand.Text()[:16])
+	}
+	c.Header("X-Request-Id", rid)
+	c.Set("request_id", rid)
+	c.Next()
+	level := slog.LevelInfo
+	if c.Writer.Status() >= 500 {
+		level = slog.LevelError
+	}
+	s.Log.Log(c.Request.Context(), level, "http request", "request_id", rid, "method", c.Request.Method,
+		"route", c.FullPath(), "status", c.Writer.Status(), "duration_ms", time.Since(start).Milliseconds(),
+		"tenant_id", c.GetString("tenant_id"), "verification_id", c.Param("id"))
+}
+
+// recover turns a panic into a plain 500 problem: no stack, no message.
+func (s *Server) recover(c *gin.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.Log.ErrorContext(c.Request.Context(), "panic in handler", "panic", fmt.Sprint(r), "route", c.FullPath())
+			writeProblem(c, problem(http.StatusInternalServerError, CodeInternal, "An internal error occurred."))
+		}
+	}()
+	c.Next()
+}
+
+func (s *Server) ready(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	checks := gin.H{"postgres": "ok", "temporal": "ok"}
+	ok := true
+	if err := s.Store.Ping(ctx); err != nil {
+		checks["postgres"], ok = "unreachable", false
+	}
+	if _, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		checks["temporal"], ok = "unreachable", false
+	}
+	if !ok {
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "checks": checks})
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ok", "checks": checks})
+}
+
+// tenant is the authenticated caller.
+type tenant struct {
+	ID    string
+	Mode  contract.Mode
+	KeyID string
+}
+
+const tenantKey = "veriflow.tenant"
+
+func (s *Server) authenticate(c *gin.Context) {
+	unauthorized := problem(http.StatusUnauthorized, CodeUnauthorized, "A valid API key is required: Authorization: Bearer <key>.")
+	token, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+	if !ok {
+		writeProblem(c, unauthorized)
+		return
+	}
+	k, err := apikey.Parse(strings.TrimSpace(token))
+	if err != nil {
+		writeProblem(c, unauthorized)
+		return
+	}
+	ctx := c.Request.Context()
+	stored, err := s.Store.APIKeyByID(ctx, k.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeProblem(c, unauthorized)
+		return
+	case err != nil:
+		s.unavailable(c, "api key lookup", err)
+		return
+	}
+	if !apikey.Matches(k.Secret, stored.SecretHash) || stored.RevokedAt != nil || stored.Mode != k.Mode {
+		writeProblem(c, unauthorized)
+		return
+	}
+	if err := s.Store.TouchAPIKey(ctx, k.ID); err != nil {
+		s.Log.WarnContext(ctx, "touch api key", "error", err)
+	}
+	c.Set(tenantKey, tenant{ID: stored.TenantID, Mode: stored.Mode, KeyID: stored.ID})
+	c.Set("tenant_id", stored.TenantID)
+	c.Next()
+}
+
+func tenantOf(c *gin.Context) tenant {
+	t, _ := c.MustGet(tenantKey).(tenant)
+	return t
+}
+
+// unavailable answers 503 for a dependency failure; the cause is logged,
+// never sent.
+func (s *Server) unavailable(c *gin.Context, what string, err error) {
+	s.Log.ErrorContext(c.Request.Context(), what+" failed", "error", err, "request_id", c.GetString("request_id"))
+	p := problem(http.StatusServiceUnavailable, CodeUnavailable, "A dependency is unavailable; retry later.")
+	p.RetryAfter = 1
+	writeProblem(c, p)
+}
+
+func notFound(c *gin.Context) {
+	writeProblem(c, problem(http.StatusNotFound, CodeNotFound, "No such verification."))
+}
+
+// load returns the caller's verification named in the path, or answers.
+func (s *Server) load(c *gin.Context) (store.Verification, bool) {
+	id := c.Param("id")
+	if !strings.HasPrefix(id, "vf_") || len(id) > 64 {
+		notFound(c)
+		return store.Verification{}, false
+	}
+	v, err := s.Store.GetVerification(c.Request.Context(), tenantOf(c).ID, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		notFound(c)
+		return v, false
+	case err != nil:
+		s.unavailable(c, "load verification", err)
+		return v, false
+	}
+	return v, true
+}
+
+func (s *Server) start(c *gin.Context) {
+	t := tenantOf(c)
+	var req startRequest
+	if p := decodeJSON(c, &req, false); p != nil {
+		writeProblem(c, p)
+		return
+	}
+	v, p := validateStart(req)
+	if p != nil {
+		writeProblem(c, p)
+		return
+	}
+	idem := c.GetHeader("Idempotency-Key")
+	if len(idem) > 255 {
+		writeProblem(c, invalid(FieldError{Field: "Idempotency-Key", Message: "must have at most 255 characters"}))
+		return
+	}
+	ctx := c.Request.Context()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	row := store.Verification{
+		ID: "vf_" + ulid.Make().String(), TenantID: t.ID, Mode: t.Mode, Kind: req.Kind, Status: contract.StatusPending,
+		ToPhone: mask.Phone(v.to.Phone), ToEmail: mask.Email(v.to.Email), ChecksLeft: v.policy.Code.MaxChecks,
+		Attempts: []contract.Attempt{}, Metadata: req.Metadata, CreatedAt: now, ExpiresAt: now.Add(v.policy.Code.TTL),
+	}
+	var reqHash []byte
+	if idem != "" {
+		canonical, err := json.Marshal(struct {
+			R  startRequest
+			To contract.Destinations
+		}{v.req, v.to})
+		if err != nil {
+			s.unavailable(c, "hash request", err)
+			return
+		}
+		sum := sha256.Sum256(canonical)
+		reqHash = sum[:]
+	}
+	id, replay, err := s.Store.InsertVerification(ctx, store.StartRequest{Verification: row, IdempotencyKey: idem, RequestHash: reqHash})
+	switch {
+	case errors.Is(err, store.ErrIdempotencyConflict):
+		writeProblem(c, problem(http.StatusConflict, CodeIdempotencyConflict, "This Idempotency-Key was used with a different request."))
+		return
+	case err != nil:
+		s.unavailable(c, "insert verification", err)
+		return
+	}
+	if replay {
+		row, err = s.Store.GetVerification(ctx, t.ID, id)
+		if err != nil {
+			s.unavailable(c, "load replayed verification", err)
+			return
+		}
+		// The first attempt may have died between storing and starting:
+		// starting again is idempotent (same workflow id).
+		if row.Version == 0 {
+			if err := s.startWorkflow(ctx, row, v); err != nil {
+				s.unavailable(c, "restart workflow", err)
+				return
+			}
+		}
+		c.JSON(http.StatusOK, view(row, nil))
+		return
+	}
+	if err := s.startWorkflow(ctx, row, v); err != nil {
+		if derr := s.Store.DeleteUnstartedVerification(context.WithoutCancel(ctx), t.ID, row.ID); derr != nil {
+			s.Log.ErrorContext(ctx, "clean up unstarted verification", "verification_id", row.ID, "error", derr)
+		}
+		s.unavailable(c, "start workflow", err)
+		return
+	}
+	s.Log.InfoContext(ctx, "verification started", "verification_id", row.ID, "tenant_id", t.ID, "kind", req.Kind,
+		"to_phone", row.ToPhone, "to_email", row.ToEmail, "mode", t.Mode)
+	c.Header("Location", "/v1/verifications/"+row.ID)
+	c.JSON(http.StatusCreated, view(row, nil))
+}
+
+func (s *Server) startWorkflow(ctx context.Context, row store.Verification, v validated) error {
+	in := contract.VerificationInput{
+		ID: row.ID, TenantID: row.TenantID, Mode: row.Mode, Kind: row.Kind, To: v.to, Locale: v.req.Locale,
+		Plan: v.policy.Plan, Policy: v.policy.Code,
+		Transaction: v.req.Transaction, Document: v.req.Document,
+		BindingDigest: contract.BindingDigest(v.req.Transaction, v.req.Document),
+		CreatedAt:     row.CreatedAt,
+	}
+	plan := make([]string, len(in.Plan.Channels))
+	for i, ch := range in.Plan.Channels {
+		plan[i] = string(ch)
+	}
+	_, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       contract.WorkflowID(row.ID),
+		TaskQueue:                contract.TaskQueue,
+		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		StaticSummary:            fmt.Sprintf("%s verification (%s)", row.Kind, row.Mode),
+		StaticDetails: fmt.Sprintf("plan: %s, step timeout %s, ttl %s, %d checks",
+			strings.Join(plan, " → "), in.Plan.StepTimeout, in.Policy.TTL, in.Policy.MaxChecks),
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			contract.SAKind.ValueSet(string(row.Kind)),
+			contract.SAStatus.ValueSet(string(contract.StatusPending)),
+			contract.SATenant.ValueSet(row.TenantID),
+		),
+	}, contract.WorkflowVerification, in)
+	if err != nil {
+		return fmt.Errorf("start workflow: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) get(c *gin.Context) {
+	v, ok := s.load(c)
+	if !ok {
+		return
+	}
+	c.JSON(http.StatusOK, view(v, nil))
+}
+
+// update runs a workflow update and waits for its result.
+func (s *Server) update(ctx context.Context, id, name string, arg, out any) error {
+	ctx, cancel := context.WithTimeout(ctx, s.UpdateTimeout)
+	defer cancel()
+	opts := client.UpdateWorkflowOptions{
+		WorkflowID: contract.WorkflowID(id), UpdateName: name, WaitForStage: client.WorkflowUpdateStageCompleted,
+	}
+	if arg != nil {
+		opts.Args = []any{arg}
+	}
+	h, err := s.Temporal.UpdateWorkflow(ctx, opts)
+	if err != nil {
+		return err
+	}
+	return h.Get(ctx, out)
+}
+
+// updateOutcome classifies an update error.
+type updateOutcome int
+
+const (
+	updateFailed     updateOutcome = iota // dependency trouble: 503
+	updateNotPending                      // the verification has finished
+	updateRateLimited
+	updateInvalid
+)
+
+func classify(err error) (updateOutcome, *temporal.ApplicationError) {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		switch appErr.Type() {
+		case contract.ErrTypeNotPending:
+			return updateNotPending, appErr
+		case contract.ErrTypeRateLimited:
+			return updateRateLimited, appErr
+		case contract.ErrTypeInvalidArgument:
+			return updateInvalid, appErr
+		}
+	}
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return updateNotPending, nil
+	}
+	return updateFailed, nil
+}
+
+// reread answers with the stored verification after a race with its end.
+func (s *Server) reread(c *gin.Context, id string, status int) {
+	v, err := s.Store.GetVerification(c.Request.Context(), tenantOf(c).ID, id)
+	if err != nil {
+		s.unavailable(c, "reload verification", err)
+		return
+	}
+	c.JSON(status, view(v, nil))
+}
+
+func (s *Server) check(c *gin.Context) {
+	v, ok := s.load(c)
+	if !ok {
+		return
+	}
+	var req checkRequest
+	if p := decodeJSON(c, &req, false); p != nil {
+		writeProblem(c, p)
+		return
+	}
+	digest, p := validateCheck(v.Kind, req)
+	if p != nil {
+		writeProblem(c, p)
+		return
+	}
+	if v.Status.Final() {
+		c.JSON(http.StatusOK, view(v, nil))
+		return
+	}
+	var res contract.CheckResult
+	err := s.update(c.Request.Context(), v.ID, contract.UpdateCheck,
+		contract.CheckInput{CodeHash: s.Secrets.Hash(v.ID, req.Code), BindingDigest: digest}, &res)
+	if err != nil {
+		if o, _ := classify(err); o == updateNotPending {
+			s.reread(c, v.ID, http.StatusOK)
+			return
+		}
+		s.unavailable(c, "check update", err)
+		return
+	}
+	if res.Outcome == contract.CheckBindingMismatch {
+		p := problem(http.StatusConflict, CodeBindingMismatch, "The check does not repeat what the code approves; it counts as a failed check.")
+		left := res.State.ChecksLeft
+		p.ChecksLeft = &left
+		writeProblem(c, p)
+		return
+	}
+	c.JSON(http.StatusOK, view(v, &res.State))
+}
+
+func (s *Server) resend(c *gin.Context) {
+	v, ok := s.load(c)
+	if !ok {
+		return
+	}
+	var req resendRequest
+	if p := decodeJSON(c, &req, true); p != nil {
+		writeProblem(c, p)
+		return
+	}
+	if req.Channel != "" && !req.Channel.Valid() {
+		writeProblem(c, invalid(FieldError{Field: "channel", Message: "must be one of whatsapp, sms, email"}))
+		return
+	}
+	if v.Status.Final() {
+		writeProblem(c, problem(http.StatusConflict, CodeNotPending, "The verification is "+string(v.Status)+"."))
+		return
+	}
+	var st contract.State
+	err := s.update(c.Request.Context(), v.ID, contract.UpdateResend, contract.ResendInput{Channel: req.Channel}, &st)
+	if err != nil {
+		s.updateProblem(c, "resend", err)
+		return
+	}
+	c.JSON(http.StatusAccepted, view(v, &st))
+}
+
+// updateProblem answers a refused resend or cancel.
+func (s *Server) updateProblem(c *gin.Context, what string, err error) {
+	o, appErr := classify(err)
+	switch o {
+	case updateNotPending:
+		writeProblem(c, problem(http.StatusConflict, CodeNotPending, "The verification has finished."))
+	case updateRateLimited:
+		p := problem(http.StatusTooManyRequests, CodeRateLimited, "Too many sends: "+appErr.Message()+".")
+		var secs int
+		if appErr.HasDetails() && appErr.Details(&secs) == nil && secs > 0 {
+			p.RetryAfter = secs
+		}
+		writeProblem(c, p)
+	case updateInvalid:
+		writeProblem(c, invalid(FieldError{Field: "channel", Message: "has no destination in this verification"}))
+	default:
+		s.unavailable(c, what+" update", err)
+	}
+}
+
+func (s *Server) cancel(c *gin.Context) {
+	v, ok := s.load(c)
+	if !ok {
+		return
+	}
+	if v.Status == contract.StatusCanceled {
+		c.JSON(http.StatusOK, view(v, nil))
+		return
+	}
+	if v.Status.Final() {
+		writeProblem(c, problem(http.StatusConflict, CodeNotPending, "The verification is "+string(v.Status)+"."))
+		return
+	}
+	var st contract.State
+	if err := s.update(c.Request.Context(), v.ID, contract.UpdateCancel, nil, &st); err != nil {
+		if o, _ := classify(err); o == updateNotPending {
+			fresh, gerr := s.Store.GetVerification(c.Request.Context(), tenantOf(c).ID, v.ID)
+			if gerr == nil && fresh.Status == contract.StatusCanceled {
+				c.JSON(http.StatusOK, view(fresh, nil))
+				return
+			}
+		}
+		s.updateProblem(c, "cancel", err)
+		return
+	}
+	c.JSON(http.StatusOK, view(v, &st))
+}
+
+// sandboxMessageView is one message of GET /v1/sandbox/messages: the only
+// place a code is ever shown.
+type sandboxMessageView struct {
+	ID             string           `json:"id"`
+	VerificationID string           `json:"verification_id"`
+	Channel        contract.Channel `json:"channel"`
+	To             string           `json:"to"`
+	Body           string           `json:"body"`
+	Code           string           `json:"code"`
+	CreatedAt      time.Time        `json:"created_at"`
+}
+
+func (s *Server) sandboxMessages(c *gin.Context) {
+	t := tenantOf(c)
+	if t.Mode != contract.ModeTest {
+		writeProblem(c, problem(http.StatusForbidden, CodeForbidden, "Sandbox messages are readable with test-mode keys only."))
+		return
+	}
+	limit := 50
+	if l := c.Query("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 200 {
+			writeProblem(c, invalid(FieldError{Field: "limit", Message: "must be between 1 and 200"}))
+			return
+		}
+		limit = n
+	}
+	var toHash []byte
+	if to := c.Query("to"); to != "" {
+		norm, msg := normalizePhone(to)
+		if strings.Contains(to, "@") {
+			norm, msg = normalizeEmail(to)
+		}
+		if msg != "" {
+			writeProblem(c, invalid(FieldError{Field: "to", Message: "must be an E.164 phone number or an email address"}))
+			return
+		}
+		toHash = s.Secrets.HashDestination(norm)
+	}
+	msgs, err := s.Store.SandboxMessages(c.Request.Context(), t.ID, toHash, limit)
+	if err != nil {
+		s.unavailable(c, "sandbox messages", err)
+		return
+	}
+	out := make([]sandboxMessageView, 0, len(msgs))
+	for _, m := range msgs {
+		plain, err := s.Secrets.Open(m.SealedBody, m.ID)
+		if err != nil {
+			s.Log.WarnContext(c.Request.Context(), "sandbox message cannot be opened (secret rotated?)", "id", m.ID)
+			continue
+		}
+		var b sandbox.Body
+		if err := json.Unmarshal(plain, &b); err != nil {
+			continue
+		}
+		out = append(out, sandboxMessageView{ID: m.ID, VerificationID: m.VerificationID, Channel: m.Channel,
+			To: m.ToMasked, Body: b.Text, Code: b.Code, CreatedAt: m.CreatedAt.UTC()})
+	}
+	c.JSON(http.StatusOK, gin.H{"messages": out})
+}

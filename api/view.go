@@ -1,0 +1,68 @@
+package api
+
+import (
+	"time"
+
+	"github.com/veriflow/veriflow/contract"
+	"github.com/veriflow/veriflow/store"
+)
+
+// verificationView is the contract's verification object.
+type verificationView struct {
+	ID          string            `json:"id"`
+	Kind        contract.Kind     `json:"kind"`
+	Status      contract.Status   `json:"status"`
+	To          toView            `json:"to"`
+	Channel     *contract.Channel `json:"channel"`
+	ChecksLeft  int               `json:"checks_left"`
+	CreatedAt   time.Time         `json:"created_at"`
+	ExpiresAt   time.Time         `json:"expires_at"`
+	CompletedAt *time.Time        `json:"completed_at"`
+	Attempts    []attemptView     `json:"attempts"`
+	Metadata    map[string]string `json:"metadata,omitempty"`
+}
+
+// toView holds masked destinations only.
+type toView struct {
+	Phone string `json:"phone,omitempty"`
+	Email string `json:"email,omitempty"`
+}
+
+type attemptView struct {
+	Channel   contract.Channel       `json:"channel"`
+	Status    contract.AttemptStatus `json:"status"`
+	Error     string                 `json:"error,omitempty"`
+	SentAt    *time.Time             `json:"sent_at"`
+	UpdatedAt time.Time              `json:"updated_at"`
+}
+
+// view renders a read-model row; a fresher workflow state, when given,
+// overrides its live fields.
+func view(v store.Verification, live *contract.State) verificationView {
+	if live != nil && live.Version >= v.Version {
+		v.Status, v.Channel, v.ChecksLeft, v.Attempts, v.CompletedAt = live.Status, live.Channel, live.ChecksLeft, live.Attempts, live.CompletedAt
+	}
+	out := verificationView{
+		ID: v.ID, Kind: v.Kind, Status: v.Status,
+		To:         toView{Phone: v.ToPhone, Email: v.ToEmail},
+		ChecksLeft: v.ChecksLeft, CreatedAt: v.CreatedAt.UTC(), ExpiresAt: v.ExpiresAt.UTC(),
+		Attempts: make([]attemptView, 0, len(v.Attempts)), Metadata: v.Metadata,
+	}
+	if v.Channel != "" {
+		ch := v.Channel
+		out.Channel = &ch
+	}
+	if v.CompletedAt != nil {
+		t := v.CompletedAt.UTC()
+		out.CompletedAt = &t
+	}
+	for _, a := range v.Attempts {
+		av := attemptView{Channel: a.Channel, Status: a.Status, Error: a.Error, UpdatedAt: a.UpdatedAt.UTC()}
+		if a.SentAt != nil {
+			t := a.SentAt.UTC()
+			av.SentAt = &t
+		}
+		out.Attempts = append(out.Attempts, av)
+	}
+	return out
+}

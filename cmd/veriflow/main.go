@@ -1,0 +1,190 @@
+// Command veriflow is Veriflow's single binary.
+//
+//	veriflow dev                  run everything locally (Temporal dev server, Postgres, worker, API)
+//	veriflow api                  run the HTTP API
+//	veriflow worker               run the Temporal worker
+//	veriflow migrate              apply database migrations
+//	veriflow apikey create        create an API key (--tenant, --mode test|live)
+//	veriflow apikey revoke ID     revoke an API key
+//
+// Configuration comes from environment variables (see README.md).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/veriflow/veriflow/apikey"
+	"github.com/veriflow/veriflow/config"
+	"github.com/veriflow/veriflow/contract"
+	"github.com/veriflow/veriflow/internal/app"
+	"github.com/veriflow/veriflow/store"
+)
+
+const usage = `veriflow — durable phone and email verification on Temporal
+
+Usage:
+  veriflow dev                               run the whole service locally (embedded Temporal dev server,
+                                             throwaway Postgres, sandbox provider) and print a test API key
+  veriflow api                               run the HTTP API
+  veriflow worker                            run the Temporal worker
+  veriflow migrate                           apply the database migrations
+  veriflow apikey create --tenant T [--mode test|live]
+                                             create an API key (and the tenant) and print it once
+  veriflow apikey revoke KEY_ID              revoke an API key
+
+Configuration is read from the environment; see README.md.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "veriflow:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(out, usage)
+		return nil
+	}
+	cfg, err := config.FromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	switch args[0] {
+	case "dev":
+		return runDev(ctx, cfg, args[1:], out)
+	case "api":
+		return serve(ctx, cfg, true, false)
+	case "worker":
+		return serve(ctx, cfg, false, true)
+	case "migrate":
+		return withStore(ctx, cfg, func(s *store.Store) error {
+			if err := s.Migrate(ctx); err != nil {
+				return err
+			}
+			fmt.Fprintln(out, "migrations applied")
+			return nil
+		})
+	case "apikey":
+		return runAPIKey(ctx, cfg, args[1:], out)
+	}
+	return fmt.Errorf("unknown command %q (try veriflow --help)", args[0])
+}
+
+func withStore(ctx context.Context, cfg config.Config, f func(*store.Store) error) error {
+	if cfg.DatabaseURL == "" {
+		return errors.New("DATABASE_URL is required")
+	}
+	s, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return f(s)
+}
+
+// serve runs the API, the worker, or both until ctx is done.
+func serve(ctx context.Context, cfg config.Config, withAPI, withWorker bool) error {
+	log := app.NewLogger(cfg)
+	a, err := app.Open(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	log.Info("veriflow starting", "config", cfg.String())
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	n := 0
+	if withWorker {
+		n++
+		go func() { errc <- a.RunWorker(ctx) }()
+	}
+	if withAPI {
+		ln, err := net.Listen("tcp", cfg.HTTPAddr)
+		if err != nil {
+			return fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
+		}
+		n++
+		go func() { errc <- a.ServeAPI(ctx, ln) }()
+	}
+	var first error
+	for range n {
+		if err := <-errc; err != nil && first == nil {
+			first = err
+			cancel() // one part failed: stop the others
+		}
+	}
+	return first
+}
+
+func runAPIKey(ctx context.Context, cfg config.Config, args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("usage: veriflow apikey create --tenant T [--mode test|live] | veriflow apikey revoke KEY_ID")
+	}
+	switch args[0] {
+	case "create":
+		fs := flag.NewFlagSet("apikey create", flag.ContinueOnError)
+		tenant := fs.String("tenant", "", "tenant id (created if missing)")
+		mode := fs.String("mode", "test", "key mode: test (sandbox only) or live")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if *tenant == "" || !contract.Mode(*mode).Valid() {
+			return errors.New("apikey create needs --tenant and --mode test|live")
+		}
+		return withStore(ctx, cfg, func(s *store.Store) error {
+			k, err := createKey(ctx, s, *tenant, contract.Mode(*mode), "")
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "tenant:  %s\nmode:    %s\nkey id:  %s\napi key: %s\n(the key is shown once; only its hash is stored)\n", *tenant, *mode, k.ID, k)
+			return nil
+		})
+	case "revoke":
+		if len(args) != 2 {
+			return errors.New("usage: veriflow apikey revoke KEY_ID")
+		}
+		id := args[1]
+		if k, err := apikey.Parse(id); err == nil {
+			id = k.ID // a full key works too
+		}
+		return withStore(ctx, cfg, func(s *store.Store) error {
+			if err := s.RevokeAPIKey(ctx, id); err != nil {
+				return fmt.Errorf("revoke %s: %w", id, err)
+			}
+			fmt.Fprintf(out, "revoked %s\n", id)
+			return nil
+		})
+	}
+	return fmt.Errorf("unknown apikey command %q", args[0])
+}
+
+// createKey stores a key for tenant: fixed (a full key string) or random.
+func createKey(ctx context.Context, s *store.Store, tenant string, mode contract.Mode, fixed string) (apikey.Key, error) {
+	k := apikey.Generate(mode)
+	if fixed != "" {
+		var err error
+		if k, err = apikey.Parse(fixed); err != nil {
+			return k, fmt.Errorf("VERIFLOW_DEV_API_KEY: %w (expected vf_test_<12 alphanumerics>_<secret>)", err)
+		}
+	}
+	if err := s.EnsureTenant(ctx, tenant, tenant); err != nil {
+		return k, err
+	}
+	if err := s.CreateAPIKey(ctx, store.APIKey{ID: k.ID, TenantID: tenant, Mode: k.Mode, SecretHash: apikey.Hash(k.Secret)}); err != nil {
+		return k, err
+	}
+	return k, nil
+}

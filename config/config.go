@@ -1,0 +1,103 @@
+// Package config reads Veriflow's configuration from environment variables.
+// Every setting is documented in the README's configuration reference.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/veriflow/veriflow/otp"
+)
+
+// Config is the runtime configuration of the api and worker processes.
+type Config struct {
+	// HTTPAddr is where the API listens (VERIFLOW_HTTP_ADDR).
+	HTTPAddr string
+	// DatabaseURL is the Postgres URL (DATABASE_URL).
+	DatabaseURL string
+	// TemporalAddress is the Temporal frontend host:port (TEMPORAL_ADDRESS).
+	TemporalAddress string
+	// TemporalNamespace is the Temporal namespace (TEMPORAL_NAMESPACE).
+	TemporalNamespace string
+	// CodeSecret derives codes, code hashes and sandbox sealing keys
+	// (VERIFLOW_CODE_SECRET, at least 32 bytes). API and worker must share it.
+	CodeSecret []byte
+	// SandboxReceiptDelay is how long after a sandbox send its scripted
+	// receipts arrive (VERIFLOW_SANDBOX_RECEIPT_DELAY).
+	SandboxReceiptDelay time.Duration
+	// ShutdownTimeout bounds graceful shutdown (VERIFLOW_SHUTDOWN_TIMEOUT).
+	ShutdownTimeout time.Duration
+	// LogLevel and LogFormat (json or text) configure slog
+	// (VERIFLOW_LOG_LEVEL, VERIFLOW_LOG_FORMAT).
+	LogLevel  slog.Level
+	LogFormat string
+}
+
+// FromEnv reads the configuration with getenv (os.Getenv in production).
+// Missing secrets are reported by Validate, so that `dev` can fill them in.
+func FromEnv(getenv func(string) string) (Config, error) {
+	get := func(k, def string) string {
+		if v := strings.TrimSpace(getenv(k)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := Config{
+		HTTPAddr:          get("VERIFLOW_HTTP_ADDR", "127.0.0.1:8080"),
+		DatabaseURL:       get("DATABASE_URL", ""),
+		TemporalAddress:   get("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+		TemporalNamespace: get("TEMPORAL_NAMESPACE", "default"),
+		CodeSecret:        []byte(getenv("VERIFLOW_CODE_SECRET")),
+		LogFormat:         get("VERIFLOW_LOG_FORMAT", "json"),
+	}
+	var errs []error
+	var err error
+	if c.SandboxReceiptDelay, err = time.ParseDuration(get("VERIFLOW_SANDBOX_RECEIPT_DELAY", "500ms")); err != nil {
+		errs = append(errs, fmt.Errorf("VERIFLOW_SANDBOX_RECEIPT_DELAY: %w", err))
+	}
+	if c.ShutdownTimeout, err = time.ParseDuration(get("VERIFLOW_SHUTDOWN_TIMEOUT", "20s")); err != nil {
+		errs = append(errs, fmt.Errorf("VERIFLOW_SHUTDOWN_TIMEOUT: %w", err))
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(get("VERIFLOW_LOG_LEVEL", "info"))); err != nil {
+		errs = append(errs, fmt.Errorf("VERIFLOW_LOG_LEVEL: %w", err))
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		errs = append(errs, fmt.Errorf("VERIFLOW_LOG_FORMAT: must be json or text, not %q", c.LogFormat))
+	}
+	return c, errors.Join(errs...)
+}
+
+// Validate reports settings the api and worker cannot run without.
+func (c Config) Validate() error {
+	var errs []error
+	if c.DatabaseURL == "" {
+		errs = append(errs, errors.New("DATABASE_URL is required"))
+	}
+	if len(c.CodeSecret) < otp.MinSecretLen {
+		errs = append(errs, fmt.Errorf("VERIFLOW_CODE_SECRET must have at least %d bytes (try: openssl rand -hex 32)", otp.MinSecretLen))
+	}
+	return errors.Join(errs...)
+}
+
+// String describes the configuration without its secrets.
+func (c Config) String() string {
+	return fmt.Sprintf("http=%s temporal=%s namespace=%s database=%s code_secret=[%d bytes]",
+		c.HTTPAddr, c.TemporalAddress, c.TemporalNamespace, redactURL(c.DatabaseURL), len(c.CodeSecret))
+}
+
+// redactURL hides a password in a database URL.
+func redactURL(u string) string {
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return "[set]"
+	}
+	creds, host, ok := strings.Cut(rest, "@")
+	if !ok {
+		return u
+	}
+	user, _, _ := strings.Cut(creds, ":")
+	return scheme + "://" + user + ":***@" + host
+}

@@ -1,0 +1,138 @@
+// Package app wires Veriflow's processes from a configuration: the store,
+// the Temporal client, the worker with its providers, and the HTTP server.
+// The cmd/veriflow subcommands and the integration tests both use it.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/veriflow/veriflow/activities"
+	"github.com/veriflow/veriflow/api"
+	"github.com/veriflow/veriflow/config"
+	"github.com/veriflow/veriflow/otp"
+	"github.com/veriflow/veriflow/provider"
+	"github.com/veriflow/veriflow/provider/sandbox"
+	"github.com/veriflow/veriflow/receipts"
+	"github.com/veriflow/veriflow/store"
+	"github.com/veriflow/veriflow/worker"
+)
+
+// NewLogger returns the process logger for c.
+func NewLogger(c config.Config) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+}
+
+// App holds the connections shared by the API and the worker.
+type App struct {
+	Config   config.Config
+	Log      *slog.Logger
+	Store    *store.Store
+	Temporal client.Client
+	Secrets  *otp.Secrets
+}
+
+// Open validates c and connects to Postgres and Temporal.
+func Open(ctx context.Context, c config.Config, log *slog.Logger) (*App, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	secrets, err := otp.New(c.CodeSecret)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, c.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	tc, err := client.DialContext(ctx, client.Options{
+		HostPort:  c.TemporalAddress,
+		Namespace: c.TemporalNamespace,
+		Logger:    tlog.NewStructuredLogger(log.With("component", "temporal")),
+	})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("temporal: dial %s: %w", c.TemporalAddress, err)
+	}
+	return &App{Config: c, Log: log, Store: st, Temporal: tc, Secrets: secrets}, nil
+}
+
+// Close closes the connections.
+func (a *App) Close() {
+	a.Temporal.Close()
+	a.Store.Close()
+}
+
+// RunWorker runs the Temporal worker until ctx is done, then stops it
+// gracefully (running activities are allowed to finish).
+func (a *App) RunWorker(ctx context.Context) error {
+	rs := receipts.New(a.Store, a.Temporal, a.Log)
+	sb := sandbox.New(a.Store, a.Secrets, rs, a.Config.SandboxReceiptDelay, a.Log)
+	defer sb.Close()
+	acts := &activities.Activities{
+		Store:     a.Store,
+		Providers: provider.Router{Sandbox: sb},
+		Secrets:   a.Secrets,
+		Receipts:  rs,
+		Log:       a.Log,
+	}
+	w := worker.New(a.Temporal, acts, sdkworker.Options{WorkerStopTimeout: a.Config.ShutdownTimeout})
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("worker: start: %w", err)
+	}
+	a.Log.Info("worker started", "task_queue", "veriflow")
+	<-ctx.Done()
+	w.Stop()
+	a.Log.Info("worker stopped")
+	return nil
+}
+
+// Handler returns the HTTP API.
+func (a *App) Handler() http.Handler {
+	return api.New(api.Deps{Store: a.Store, Temporal: a.Temporal, Secrets: a.Secrets, Log: a.Log})
+}
+
+// ServeAPI serves the API on ln until ctx is done, then drains in-flight
+// requests within the shutdown timeout.
+func (a *App) ServeAPI(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	a.Log.Info("api listening", "addr", ln.Addr().String())
+	select {
+	case err := <-errc:
+		return fmt.Errorf("api: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.Config.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("api: shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("api: %w", err)
+	}
+	return nil
+}

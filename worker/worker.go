@@ -1,0 +1,33 @@
+// Package worker builds the Temporal worker that runs verification
+// workflows and their activities.
+package worker
+
+import (
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/veriflow/veriflow/activities"
+	"github.com/veriflow/veriflow/contract"
+	"github.com/veriflow/veriflow/workflows"
+)
+
+// New returns a worker on the Veriflow task queue with the verification
+// workflow and the activities registered under their contract names.
+func New(c client.Client, acts *activities.Activities, opts sdkworker.Options) sdkworker.Worker {
+	w := sdkworker.New(c, contract.TaskQueue, opts)
+	Register(w, acts)
+	return w
+}
+
+// Register registers the workflow and activities on any registry (a
+// worker, or a replayer for the workflow alone when acts is nil).
+func Register(r sdkworker.Registry, acts *activities.Activities) {
+	r.RegisterWorkflowWithOptions(workflows.Verification, workflow.RegisterOptions{Name: contract.WorkflowVerification})
+	if acts == nil {
+		return
+	}
+	r.RegisterActivityWithOptions(acts.SendCode, activity.RegisterOptions{Name: contract.ActivitySendCode})
+	r.RegisterActivityWithOptions(acts.Record, activity.RegisterOptions{Name: contract.ActivityRecord})
+}
