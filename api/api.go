@@ -322,17 +322,41 @@ func (s *Server) get(c *gin.Context) {
 	c.JSON(http.StatusOK, view(v, nil))
 }
 
-// update runs a workflow update and waits for its result.
+// update runs a workflow update and waits for its result. The update has
+// one id for all its tries, so retrying after a transient failure (the
+// server aborts updates in flight when a workflow task fails, for example
+// when signals race it) can never apply it twice.
 func (s *Server) update(ctx context.Context, id, name string, arg, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, s.UpdateTimeout)
 	defer cancel()
 	opts := client.UpdateWorkflowOptions{
+		UpdateID:   name + "-" + rand.Text(),
 		WorkflowID: contract.WorkflowID(id), UpdateName: name, WaitForStage: client.WorkflowUpdateStageCompleted,
 	}
 	if arg != nil {
 		opts.Args = []any{arg}
 	}
-	h, err := s.Temporal.UpdateWorkflow(ctx, opts)
+	backoff := 20 * time.Millisecond
+	for {
+		err := tryUpdate(ctx, s.Temporal, opts, out)
+		if err == nil {
+			return nil
+		}
+		if o, _ := classify(err); o != updateFailed || ctx.Err() != nil {
+			return err
+		}
+		s.Log.DebugContext(ctx, "update retried", "update", name, "verification_id", id, "error", err)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, time.Second)
+	}
+}
+
+func tryUpdate(ctx context.Context, c client.Client, opts client.UpdateWorkflowOptions, out any) error {
+	h, err := c.UpdateWorkflow(ctx, opts)
 	if err != nil {
 		return err
 	}

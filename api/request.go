@@ -93,18 +93,18 @@ func jsonKind(k string) string {
 
 // startRequest is the body of POST /v1/verifications.
 type startRequest struct {
-	Kind                  contract.Kind         `json:"kind"`
+	Kind                  contract.Kind          `json:"kind"`
 	To                    *contract.Destinations `json:"to"`
-	Channels              []contract.Channel    `json:"channels,omitempty"`
-	ChannelTimeoutSeconds *int                  `json:"channel_timeout_seconds,omitempty"`
-	Locale                string                `json:"locale,omitempty"`
-	CodeLength            *int                  `json:"code_length,omitempty"`
-	TTLSeconds            *int                  `json:"ttl_seconds,omitempty"`
-	MaxChecks             *int                  `json:"max_checks,omitempty"`
-	Transaction           *contract.Transaction `json:"transaction,omitempty"`
-	Document              *contract.Document    `json:"document,omitempty"`
-	ClientIP              string                `json:"client_ip,omitempty"`
-	Metadata              map[string]string     `json:"metadata,omitempty"`
+	Channels              []contract.Channel     `json:"channels,omitempty"`
+	ChannelTimeoutSeconds *int                   `json:"channel_timeout_seconds,omitempty"`
+	Locale                string                 `json:"locale,omitempty"`
+	CodeLength            *int                   `json:"code_length,omitempty"`
+	TTLSeconds            *int                   `json:"ttl_seconds,omitempty"`
+	MaxChecks             *int                   `json:"max_checks,omitempty"`
+	Transaction           *contract.Transaction  `json:"transaction,omitempty"`
+	Document              *contract.Document     `json:"document,omitempty"`
+	ClientIP              string                 `json:"client_ip,omitempty"`
+	Metadata              map[string]string      `json:"metadata,omitempty"`
 }
 
 // validated is a start request after validation and normalization.

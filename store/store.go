@@ -288,6 +288,15 @@ func (s *Store) GetVerification(ctx context.Context, tenantID, id string) (Verif
 		`select `+verificationColumns+` from verifications where tenant_id = $1 and id = $2`, tenantID, id))
 }
 
+// CountVerifications counts a tenant's verifications.
+func (s *Store) CountVerifications(ctx context.Context, tenantID string) (int, error) {
+	var n int
+	if err := s.pool.QueryRow(ctx, `select count(*) from verifications where tenant_id = $1`, tenantID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count verifications: %w", err)
+	}
+	return n, nil
+}
+
 // Record projects a workflow state into the read model (only if it is newer
 // than what is stored) and appends its events, in one transaction.
 func (s *Store) Record(ctx context.Context, in contract.RecordInput) error {

@@ -1,0 +1,102 @@
+# Veriflow developer tasks.  Run `make` or `make help` for the list.
+#
+# Local tools live in .dev/bin (git-ignored) and are built from pinned versions
+# the first time they are needed; the binary goes to bin/.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules --no-print-directory
+.DELETE_ON_ERROR:
+
+GO      ?= go
+DEV_BIN := .dev/bin
+BIN_DIR := bin
+INSTALL := scripts/go-install-tool.sh
+
+# ---- pinned tool versions ----------------------------------------------------
+# Keep TEMPORAL_CLI_VERSION in step with devstack.TemporalCLIVersion.
+TEMPORAL_CLI_VERSION  := v1.5.1
+STATICCHECK_VERSION   := v0.8.2
+ERRCHECK_VERSION      := v1.30.0
+WORKFLOWCHECK_VERSION := v0.6.0
+
+TEMPORAL_CLI_PKG  := github.com/temporalio/cli/cmd/temporal
+STATICCHECK_PKG   := honnef.co/go/tools/cmd/staticcheck
+ERRCHECK_PKG      := github.com/kisielk/errcheck
+WORKFLOWCHECK_PKG := go.temporal.io/sdk/contrib/tools/workflowcheck
+
+TEMPORAL      := $(DEV_BIN)/temporal
+STATICCHECK   := $(DEV_BIN)/staticcheck
+ERRCHECK      := $(DEV_BIN)/errcheck
+WORKFLOWCHECK := $(DEV_BIN)/workflowcheck
+
+# ---- test settings -----------------------------------------------------------
+TEST_TIMEOUT ?= 20m
+TEST_FLAGS   ?= -race -count=1 -timeout $(TEST_TIMEOUT)
+PKGS         ?= ./...
+# Arguments for `make dev`, e.g. make dev DEV_ARGS='...'.
+DEV_ARGS     ?=
+
+# Start of this make invocation, so `make test` can report the wall time
+# including its prerequisites (Temporal CLI, lint).
+MAKE_START := $(shell date +%s)
+
+.PHONY: help temporal-cli tools build dev lint fmt-check test unit clean
+
+help: ## list the targets
+	@echo "Usage: make <target>"
+	@echo
+	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z0-9_-]+:.*## / { printf "  %-14s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@echo
+	@echo "Pinned: Temporal CLI $(TEMPORAL_CLI_VERSION), staticcheck $(STATICCHECK_VERSION), errcheck $(ERRCHECK_VERSION), workflowcheck $(WORKFLOWCHECK_VERSION)"
+
+temporal-cli: ## build the Temporal CLI into .dev/bin (only if missing; slow the first time)
+	@if [[ ! -x $(TEMPORAL) ]]; then \
+		echo "building the Temporal CLI $(TEMPORAL_CLI_VERSION) into $(DEV_BIN) (first time: several minutes)…"; \
+	fi
+	@GO=$(GO) $(INSTALL) $(DEV_BIN) temporal $(TEMPORAL_CLI_PKG) $(TEMPORAL_CLI_VERSION) --if-missing
+
+tools: ## install the pinned linters into .dev/bin (only if missing or another version)
+	@GO=$(GO) $(INSTALL) $(DEV_BIN) staticcheck   $(STATICCHECK_PKG)   $(STATICCHECK_VERSION)
+	@GO=$(GO) $(INSTALL) $(DEV_BIN) errcheck      $(ERRCHECK_PKG)      $(ERRCHECK_VERSION)
+	@GO=$(GO) $(INSTALL) $(DEV_BIN) workflowcheck $(WORKFLOWCHECK_PKG) $(WORKFLOWCHECK_VERSION)
+
+build: ## build bin/veriflow
+	$(GO) build -o $(BIN_DIR)/veriflow ./cmd/veriflow
+
+dev: temporal-cli ## run the whole service locally (veriflow dev)
+	$(GO) run ./cmd/veriflow dev $(DEV_ARGS)
+
+# Each check runs even when an earlier one failed, so one `make lint` shows
+# every finding; the target fails at the end if any check did.
+lint: tools ## go vet, staticcheck, errcheck, workflowcheck and a gofmt check
+	@failed=(); \
+	run() { local name=$$1; shift; echo "==> $$name"; if ! "$$@"; then failed+=("$$name"); fi; }; \
+	run "go vet"        $(GO) vet $(PKGS); \
+	run staticcheck     $(STATICCHECK) $(PKGS); \
+	run errcheck        $(ERRCHECK) $(PKGS); \
+	run workflowcheck   $(WORKFLOWCHECK) ./workflows/...; \
+	run gofmt           scripts/check-gofmt.sh; \
+	if (( $${#failed[@]} )); then echo "lint FAILED: $${failed[*]}" >&2; exit 1; fi; \
+	echo "lint OK"
+
+fmt-check: ## fail listing Go files that gofmt would change
+	@scripts/check-gofmt.sh
+
+test: temporal-cli lint ## lint, then all tests with -race; Postgres and Temporal are required
+	@echo "==> go test $(TEST_FLAGS) $(PKGS)"
+	@start=$$(date +%s); rc=0; \
+	export VERIFLOW_REQUIRE_POSTGRES=1 VERIFLOW_REQUIRE_TEMPORAL=1; \
+	$(GO) test $(TEST_FLAGS) $(PKGS) || rc=$$?; \
+	end=$$(date +%s); \
+	fmt() { printf '%dm%02ds' $$(($$1 / 60)) $$(($$1 % 60)); }; \
+	echo "go test: $$(fmt $$((end - start))); total wall time (incl. tools and lint): $$(fmt $$((end - $(MAKE_START))))"; \
+	if (( rc )); then echo "tests FAILED" >&2; fi; \
+	exit $$rc
+
+unit: ## quick tests (go test -short), no Postgres or Temporal needed
+	$(GO) test -short $(PKGS)
+
+clean: ## remove bin/ (keeps .dev/ and its slow-to-build tools)
+	rm -rf $(BIN_DIR)

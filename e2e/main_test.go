@@ -1,0 +1,328 @@
+// Package e2e runs Veriflow end to end: the HTTP API and the worker in
+// process, against a real Temporal dev server (the pinned CLI) and a real
+// PostgreSQL, through HTTP only — as a product backend would use it.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/veriflow/veriflow/apikey"
+	"github.com/veriflow/veriflow/config"
+	"github.com/veriflow/veriflow/contract"
+	"github.com/veriflow/veriflow/internal/app"
+	"github.com/veriflow/veriflow/internal/devstack"
+	"github.com/veriflow/veriflow/internal/localpg"
+	"github.com/veriflow/veriflow/store"
+)
+
+// stack is the running service shared by the package's tests.
+type stack struct {
+	app    *app.App
+	server *httptest.Server
+	// keys: tenant "acme" (test and live), tenant "globex" (test)
+	acme, acmeLive, globex string
+	revoked                string
+}
+
+var (
+	env     *stack
+	skipMsg string
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	flag.Parse()
+	if testing.Short() {
+		skipMsg = "integration tests skipped in -short mode"
+		return m.Run()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if os.Getenv("VERIFLOW_E2E_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+
+	dbURL := os.Getenv("DATABASE_URL")
+	if dbURL == "" {
+		pg, err := localpg.Start(ctx, localpg.Options{Logger: log})
+		if errors.Is(err, localpg.ErrNoBinaries) && os.Getenv("VERIFLOW_REQUIRE_POSTGRES") != "1" {
+			skipMsg = "no PostgreSQL server binaries"
+			return m.Run()
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "e2e: postgres:", err)
+			return 1
+		}
+		defer pg.Stop() //nolint:errcheck // best effort at exit
+		dbURL = pg.URL()
+	}
+	tmp, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{Log: log})
+	if errors.Is(err, devstack.ErrNoTemporalCLI) && os.Getenv("VERIFLOW_REQUIRE_TEMPORAL") != "1" {
+		skipMsg = "no Temporal CLI (make temporal-cli)"
+		return m.Run()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: temporal:", err)
+		return 1
+	}
+	defer tmp.Stop()
+
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	cfg := config.Config{
+		DatabaseURL: dbURL, TemporalAddress: tmp.Addr, TemporalNamespace: "default",
+		CodeSecret: []byte(hex.EncodeToString(secret)), SandboxReceiptDelay: 50 * time.Millisecond,
+		ShutdownTimeout: 5 * time.Second,
+	}
+	a, err := app.Open(ctx, cfg, log)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: open:", err)
+		return 1
+	}
+	defer a.Close()
+	if err := a.Store.Migrate(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: migrate:", err)
+		return 1
+	}
+	env = &stack{app: a}
+	for _, k := range []struct {
+		dst    *string
+		tenant string
+		mode   contract.Mode
+	}{{&env.acme, "acme", contract.ModeTest}, {&env.acmeLive, "acme", contract.ModeLive}, {&env.globex, "globex", contract.ModeTest}, {&env.revoked, "acme", contract.ModeTest}} {
+		key := apikey.Generate(k.mode)
+		if err := a.Store.EnsureTenant(ctx, k.tenant, k.tenant); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e: tenant:", err)
+			return 1
+		}
+		if err := a.Store.CreateAPIKey(ctx, store.APIKey{ID: key.ID, TenantID: k.tenant, Mode: k.mode, SecretHash: apikey.Hash(key.Secret)}); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e: key:", err)
+			return 1
+		}
+		*k.dst = key.String()
+	}
+	if key, err := apikey.Parse(env.revoked); err != nil || a.Store.RevokeAPIKey(ctx, key.ID) != nil {
+		fmt.Fprintln(os.Stderr, "e2e: revoke failed")
+		return 1
+	}
+
+	wctx, stopWorker := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.RunWorker(wctx) }()
+	env.server = httptest.NewServer(a.Handler())
+	code := m.Run()
+	env.server.Close()
+	stopWorker()
+	if err := <-done; err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: worker:", err)
+	}
+	return code
+}
+
+func need(t *testing.T) *stack {
+	t.Helper()
+	if env == nil {
+		t.Skip(skipMsg)
+	}
+	return env
+}
+
+// response is a decoded HTTP answer.
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r response) decode(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.Body, err)
+	}
+}
+
+func (r response) verification(t *testing.T) verification {
+	t.Helper()
+	var v verification
+	r.decode(t, &v)
+	return v
+}
+
+func (r response) problem(t *testing.T) problem {
+	t.Helper()
+	if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("content type %q for %d %s", ct, r.Status, r.Body)
+	}
+	var p problem
+	r.decode(t, &p)
+	return p
+}
+
+// call sends a request with key; body may be a string (sent raw) or a value
+// (sent as JSON).
+func (s *stack) call(t *testing.T, method, path, key string, body any, headers ...string) response {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = bytes.NewBufferString(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, s.server.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return response{Status: res.StatusCode, Header: res.Header, Body: b}
+}
+
+// verification mirrors the contract's verification object.
+type verification struct {
+	ID          string            `json:"id"`
+	Kind        string            `json:"kind"`
+	Status      string            `json:"status"`
+	To          map[string]string `json:"to"`
+	Channel     *string           `json:"channel"`
+	ChecksLeft  int               `json:"checks_left"`
+	CreatedAt   time.Time         `json:"created_at"`
+	ExpiresAt   time.Time         `json:"expires_at"`
+	CompletedAt *time.Time        `json:"completed_at"`
+	Attempts    []struct {
+		Channel string     `json:"channel"`
+		Status  string     `json:"status"`
+		Error   string     `json:"error"`
+		SentAt  *time.Time `json:"sent_at"`
+	} `json:"attempts"`
+	Metadata map[string]string `json:"metadata"`
+}
+
+type problem struct {
+	Type       string `json:"type"`
+	Title      string `json:"title"`
+	Status     int    `json:"status"`
+	Detail     string `json:"detail"`
+	Code       string `json:"code"`
+	ChecksLeft *int   `json:"checks_left"`
+	Errors     []struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors"`
+}
+
+func (p problem) fields() []string {
+	var out []string
+	for _, e := range p.Errors {
+		out = append(out, e.Field)
+	}
+	return out
+}
+
+// start starts a verification and fails the test unless it is created.
+func (s *stack) start(t *testing.T, key string, body map[string]any) verification {
+	t.Helper()
+	r := s.call(t, "POST", "/v1/verifications", key, body)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("start: %d %s", r.Status, r.Body)
+	}
+	return r.verification(t)
+}
+
+// waitFor polls GET until cond holds, failing after timeout.
+func (s *stack) waitFor(t *testing.T, key, id string, timeout time.Duration, what string, cond func(verification) bool) verification {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last verification
+	for time.Now().Before(deadline) {
+		r := s.call(t, "GET", "/v1/verifications/"+id, key, nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("get: %d %s", r.Status, r.Body)
+		}
+		last = r.verification(t)
+		if cond(last) {
+			return last
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s; last state %+v", what, last)
+	return last
+}
+
+// sandboxCode reads the code of a verification from the sandbox.
+func (s *stack) sandboxCode(t *testing.T, key, to, id string) string {
+	t.Helper()
+	r := s.call(t, "GET", "/v1/sandbox/messages?to="+urlEscape(to), key, nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("sandbox: %d %s", r.Status, r.Body)
+	}
+	var out struct {
+		Messages []struct {
+			VerificationID string `json:"verification_id"`
+			Code           string `json:"code"`
+			Body           string `json:"body"`
+		} `json:"messages"`
+	}
+	r.decode(t, &out)
+	for _, m := range out.Messages {
+		if m.VerificationID == id {
+			if !bytes.Contains([]byte(m.Body), []byte(m.Code)) {
+				t.Fatalf("message body %q lacks its code", m.Body)
+			}
+			return m.Code
+		}
+	}
+	t.Fatalf("no sandbox message for %s to %s", id, to)
+	return ""
+}
+
+func urlEscape(s string) string {
+	var b bytes.Buffer
+	for _, c := range []byte(s) {
+		if c == '+' || c == '@' {
+			fmt.Fprintf(&b, "%%%02X", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
