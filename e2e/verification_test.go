@@ -59,6 +59,7 @@ func TestSandboxNumbers(t *testing.T) {
 				if got.CompletedAt == nil {
 					t.Fatal("failed verification without completed_at")
 				}
+				s.recordHistory(t, "sandbox_"+c.phone[1:], v.ID)
 				return
 			}
 			code := s.sandboxCode(t, s.acme, c.phone, v.ID)
@@ -74,6 +75,7 @@ func TestSandboxNumbers(t *testing.T) {
 			if g := s.call(t, "GET", "/v1/verifications/"+v.ID, s.acme, nil).verification(t); g.Status != c.status {
 				t.Fatalf("GET after approved check says %s", g.Status)
 			}
+			s.recordHistory(t, "sandbox_"+c.phone[1:], v.ID)
 		})
 	}
 }
@@ -99,6 +101,7 @@ func TestWrongCodeThenMaxChecks(t *testing.T) {
 	if got := r.verification(t); r.Status != 200 || got.Status != "max_checks_reached" {
 		t.Fatalf("check after the end: %d %s", r.Status, r.Body)
 	}
+	s.recordHistory(t, "max_checks", v.ID)
 }
 
 // sandboxCodeEventually waits for the first send to reach the sandbox.
@@ -135,6 +138,7 @@ func TestResendAndCancel(t *testing.T) {
 	if p := r.problem(t); r.Status != http.StatusConflict || p.Code != "not_pending" {
 		t.Fatalf("resend after cancel: %d %s", r.Status, r.Body)
 	}
+	s.recordHistory(t, "cancel", v.ID)
 }
 
 func TestResendAfterCooldownUsesNextChannel(t *testing.T) {
@@ -162,6 +166,11 @@ func TestResendAfterCooldownUsesNextChannel(t *testing.T) {
 	s.waitFor(t, s.acme, v.ID, 10*time.Second, "sms delivered", func(v verification) bool {
 		return len(v.Attempts) == 2 && v.Attempts[1].Status == "delivered"
 	})
+	code := s.sandboxCode(t, s.acme, "+15005550000", v.ID)
+	if r := s.call(t, "POST", "/v1/verifications/"+v.ID+"/check", s.acme, map[string]string{"code": code}); r.verification(t).Status != "approved" {
+		t.Fatalf("check after resend: %s", r.Body)
+	}
+	s.recordHistory(t, "resend", v.ID)
 }
 
 func TestIdempotencyKey(t *testing.T) {
@@ -249,6 +258,7 @@ func TestTransactionBinding(t *testing.T) {
 	if got := r.verification(t); r.Status != 200 || got.Status != "approved" || got.ChecksLeft != 2 {
 		t.Fatalf("matching check: %d %s", r.Status, r.Body)
 	}
+	s.recordHistory(t, "transaction_binding", v.ID)
 }
 
 func TestSignatureBinding(t *testing.T) {
