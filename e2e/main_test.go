@@ -71,7 +71,7 @@ func run(m *testing.M) int {
 			fmt.Fprintln(os.Stderr, "e2e: postgres:", err)
 			return 1
 		}
-		defer pg.Stop() //nolint:errcheck // best effort at exit
+		defer func() { _ = pg.Stop() }() // best effort at exit
 		dbURL = pg.URL()
 	}
 	tmp, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{Log: log})
@@ -209,7 +209,7 @@ func (s *stack) call(t *testing.T, method, path, key string, body any, headers .
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }()
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
 		t.Fatal(err)

@@ -47,8 +47,7 @@ type sendCall struct {
 }
 
 type sendScript struct {
-	delay time.Duration
-	err   error
+	err error
 }
 
 func newHarness(t *testing.T) *harness {

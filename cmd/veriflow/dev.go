@@ -38,7 +38,7 @@ func runDev(ctx context.Context, cfg config.Config, args []string, out io.Writer
 	if err != nil {
 		return fmt.Errorf("listen %s: %w (set VERIFLOW_HTTP_ADDR)", cfg.HTTPAddr, err)
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }() // ServeAPI closes it first; this covers early returns
 
 	uiURL := "(external Temporal: see its own UI)"
 	if os.Getenv("TEMPORAL_ADDRESS") == "" {
@@ -51,7 +51,7 @@ func runDev(ctx context.Context, cfg config.Config, args []string, out io.Writer
 		if err != nil {
 			return err
 		}
-		defer tlogFile.Close()
+		defer func() { _ = tlogFile.Close() }()
 		t, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{Addr: cfg.TemporalAddress, UIPort: *uiPort, Output: tlogFile, Log: log})
 		if err != nil {
 			return err

@@ -178,7 +178,7 @@ func FreePort() (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("devstack: free port: %w", err)
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 

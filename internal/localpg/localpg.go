@@ -176,7 +176,7 @@ func (c *Cluster) CreateDatabase(ctx context.Context, name string) (string, erro
 	if err != nil {
 		return "", fmt.Errorf("localpg: connect to create database %s: %w", name, err)
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
 		return "", fmt.Errorf("localpg: create database %s: %w", name, err)
 	}
@@ -325,7 +325,7 @@ func (c *Cluster) launch(ctx context.Context, port int) error {
 	if err != nil {
 		return fmt.Errorf("localpg: open server log: %w", err)
 	}
-	defer logFile.Close() // the child has its own copy
+	defer func() { _ = logFile.Close() }() // the child has its own copy
 
 	// The server must outlive Start's ctx, so it must not be killed with it.
 	cmd := c.command(context.WithoutCancel(ctx), "postgres",
@@ -436,7 +436,7 @@ func freePort() (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("localpg: pick free port: %w", err)
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 

@@ -42,7 +42,7 @@ func queryOne(t *testing.T, ctx context.Context, url, sql string) string {
 	if err != nil {
 		t.Fatalf("connect %s: %v", url, err)
 	}
-	defer conn.Close(ctx)
+	defer func() { _ = conn.Close(ctx) }()
 	var s string
 	if err := conn.QueryRow(ctx, sql).Scan(&s); err != nil {
 		t.Fatalf("%s on %s: %v", sql, url, err)
@@ -102,7 +102,7 @@ func TestClusterLifecycle(t *testing.T) {
 		t.Errorf("data dir %s still present after Stop (stat err %v)", c.root, err)
 	}
 	if conn, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-		conn.Close()
+		_ = conn.Close()
 		t.Errorf("port %s still accepting connections after Stop", addr)
 	}
 	if err := syscall.Kill(-pid, 0); !errors.Is(err, syscall.ESRCH) {
@@ -140,7 +140,7 @@ func TestStartPortInUse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	port := l.Addr().(*net.TCPAddr).Port
 	parent := t.TempDir()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
@@ -150,7 +150,7 @@ func TestStartPortInUse(t *testing.T) {
 		t.Skip(err)
 	}
 	if err == nil {
-		c.Stop()
+		_ = c.Stop()
 		t.Fatal("Start succeeded on a port already in use")
 	}
 	t.Logf("expected error: %v", err)

@@ -68,7 +68,7 @@ func forTestExternal(t testing.TB, dsn string) string {
 	if err != nil {
 		t.Fatalf("localpg: connect to DATABASE_URL: %v", err)
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
 		t.Fatalf("localpg: create database %s on DATABASE_URL: %v", name, err)
 	}
@@ -90,7 +90,7 @@ func dropDatabase(ctx context.Context, dsn, name string) error {
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
 	ident := pgx.Identifier{name}.Sanitize()
 	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err == nil {
 		return nil
