@@ -65,8 +65,8 @@ tools: ## install the pinned linters into .dev/bin (only if missing or another v
 build: ## build bin/veriflow
 	$(GO) build -o $(BIN_DIR)/veriflow ./cmd/veriflow
 
-dev: temporal-cli ## run the whole service locally (veriflow dev)
-	$(GO) run ./cmd/veriflow dev $(DEV_ARGS)
+dev: temporal-cli build ## run the whole service locally (veriflow dev)
+	@VERIFLOW_LOG_FORMAT=$${VERIFLOW_LOG_FORMAT:-text} exec $(BIN_DIR)/veriflow dev $(DEV_ARGS)
 
 # Each check runs even when an earlier one failed, so one `make lint` shows
 # every finding; the target fails at the end if any check did.

@@ -98,6 +98,10 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer a.Close()
+	if err := devstack.EnsureSearchAttributes(ctx, a.Temporal, "default"); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: search attributes:", err)
+		return 1
+	}
 	if err := a.Store.Migrate(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: migrate:", err)
 		return 1

@@ -79,6 +79,9 @@ func runDev(ctx context.Context, cfg config.Config, args []string, out io.Writer
 		return err
 	}
 	defer a.Close()
+	if err := devstack.EnsureSearchAttributes(ctx, a.Temporal, cfg.TemporalNamespace); err != nil {
+		return err
+	}
 	step("migrating the database")
 	if err := a.Store.Migrate(ctx); err != nil {
 		return err

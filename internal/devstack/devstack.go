@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 
@@ -185,4 +187,28 @@ func FreePort() (int, error) {
 // StartPostgres starts a throwaway PostgreSQL cluster.
 func StartPostgres(ctx context.Context, log *slog.Logger) (*localpg.Cluster, error) {
 	return localpg.Start(ctx, localpg.Options{Logger: log})
+}
+
+// EnsureSearchAttributes registers Veriflow's search attributes in a
+// namespace of an existing Temporal (the dev server registers them at
+// start). Attributes that exist already are left alone.
+func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
+	have, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	if err != nil {
+		return fmt.Errorf("devstack: list search attributes: %w", err)
+	}
+	missing := map[string]enums.IndexedValueType{}
+	for _, name := range contract.SearchAttributeNames() {
+		if _, ok := have.GetCustomAttributes()[name]; !ok {
+			missing[name] = enums.INDEXED_VALUE_TYPE_KEYWORD
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	_, err = c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: namespace, SearchAttributes: missing})
+	if err != nil {
+		return fmt.Errorf("devstack: add search attributes: %w", err)
+	}
+	return nil
 }
