@@ -57,7 +57,7 @@ func (a *Activities) SendCode(ctx context.Context, in contract.SendInput) (contr
 	res, err := p.Send(ctx, provider.Message{
 		IdempotencyKey: fmt.Sprintf("%s/%d", in.VerificationID, in.Seq),
 		VerificationID: in.VerificationID, TenantID: in.TenantID, Channel: in.Channel,
-		To: to, Recipient: in.To, Locale: in.Locale, Body: body, Code: code,
+		To: to, Recipient: in.To, Kind: in.Kind, Locale: in.Locale, Text: body, Code: code, TTL: in.TTL,
 	})
 	if err != nil {
 		a.Log.WarnContext(ctx, "send failed", "verification_id", in.VerificationID, "channel", in.Channel,

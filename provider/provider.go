@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/veriflow/veriflow/contract"
 )
@@ -21,9 +22,19 @@ type Message struct {
 	// of the verification.
 	To        string
 	Recipient contract.Destinations
-	Locale    string
-	Body      string
-	Code      string
+	Kind      contract.Kind
+	// Locale is the resolved language of the message (en, it, es, de, fr, pt).
+	Locale string
+	// Code is the one-time code, for providers whose templates take it as
+	// a parameter (WhatsApp authentication templates). Never log it.
+	Code string
+	// TTL is how long the code is valid.
+	TTL time.Duration
+	// Text is the plain-text message (SMS, the email's text part).
+	Text string
+	// Subject and HTML are the email's subject and HTML part.
+	Subject string
+	HTML    string
 }
 
 // Result is what a provider returns for an accepted message.

@@ -75,7 +75,7 @@ type Body struct {
 // the scripted receipts.
 func (p *Provider) Send(ctx context.Context, m provider.Message) (provider.Result, error) {
 	id := "SB" + rand.Text()
-	plain, err := json.Marshal(Body{Text: m.Body, Code: m.Code})
+	plain, err := json.Marshal(Body{Text: m.Text, Code: m.Code})
 	if err != nil {
 		return provider.Result{}, fmt.Errorf("sandbox: %w", err)
 	}
