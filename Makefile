@@ -42,7 +42,7 @@ DEV_ARGS     ?=
 # including its prerequisites (Temporal CLI, lint).
 MAKE_START := $(shell date +%s)
 
-.PHONY: help temporal-cli tools build dev lint fmt-check test unit record-histories clean
+.PHONY: help temporal-cli prism tools build dev lint fmt-check test unit record-histories clean
 
 help: ## list the targets
 	@echo "Usage: make <target>"
@@ -56,6 +56,15 @@ temporal-cli: ## build the Temporal CLI into .dev/bin (only if missing; slow the
 		echo "building the Temporal CLI $(TEMPORAL_CLI_VERSION) into $(DEV_BIN) (first time: several minutes)…"; \
 	fi
 	@GO=$(GO) $(INSTALL) $(DEV_BIN) temporal $(TEMPORAL_CLI_PKG) $(TEMPORAL_CLI_VERSION) --if-missing
+
+PRISM := .dev/node/node_modules/.bin/prism
+
+prism: ## install Stoplight Prism (pinned in tools/prism) into .dev/node for the provider contract tests
+	@if [[ ! -x $(PRISM) ]] || ! cmp -s tools/prism/package-lock.json .dev/node/package-lock.json; then \
+		echo "installing Stoplight Prism into .dev/node…"; \
+		mkdir -p .dev/node && cp tools/prism/package.json tools/prism/package-lock.json .dev/node/ && \
+		npm ci --prefix .dev/node --no-audit --no-fund --loglevel=error; \
+	fi
 
 tools: ## install the pinned linters into .dev/bin (only if missing or another version)
 	@GO=$(GO) $(INSTALL) $(DEV_BIN) staticcheck   $(STATICCHECK_PKG)   $(STATICCHECK_VERSION)
@@ -84,10 +93,10 @@ lint: tools ## go vet, staticcheck, errcheck, workflowcheck and a gofmt check
 fmt-check: ## fail listing Go files that gofmt would change
 	@scripts/check-gofmt.sh
 
-test: temporal-cli lint ## lint, then all tests with -race; Postgres and Temporal are required
+test: temporal-cli prism lint ## lint, then all tests with -race; Postgres, Temporal and Prism are required
 	@echo "==> go test $(TEST_FLAGS) $(PKGS)"
 	@start=$$(date +%s); rc=0; \
-	export VERIFLOW_REQUIRE_POSTGRES=1 VERIFLOW_REQUIRE_TEMPORAL=1; \
+	export VERIFLOW_REQUIRE_POSTGRES=1 VERIFLOW_REQUIRE_TEMPORAL=1 VERIFLOW_REQUIRE_PRISM=1; \
 	$(GO) test $(TEST_FLAGS) $(PKGS) || rc=$$?; \
 	end=$$(date +%s); \
 	fmt() { printf '%dm%02ds' $$(($$1 / 60)) $$(($$1 % 60)); }; \

@@ -47,17 +47,19 @@ func (a *Activities) SendCode(ctx context.Context, in contract.SendInput) (contr
 	if to == "" {
 		return contract.SendResult{}, temporal.NewNonRetryableApplicationError("no destination", contract.ErrTypeDeliveryFailed, nil, "no_destination")
 	}
-	p, err := a.Providers.For(in.Mode, in.Channel)
+	p, err := a.Providers.For(in.Mode, in.TenantID, in.Channel)
 	if err != nil {
 		return contract.SendResult{}, deliveryError(err)
 	}
 	code := a.Secrets.Code(in.VerificationID, 0, in.CodeLength)
-	body := messages.Render(messages.Input{Kind: in.Kind, Locale: in.Locale, Code: code, TTL: in.TTL,
+	locale := messages.Resolve(in.Locale, in.To.Phone)
+	msg := messages.Render(messages.Input{Kind: in.Kind, Locale: locale, Code: code, TTL: in.TTL, Channel: in.Channel,
 		Transaction: in.Transaction, Document: in.Document})
 	res, err := p.Send(ctx, provider.Message{
 		IdempotencyKey: fmt.Sprintf("%s/%d", in.VerificationID, in.Seq),
 		VerificationID: in.VerificationID, TenantID: in.TenantID, Channel: in.Channel,
-		To: to, Recipient: in.To, Kind: in.Kind, Locale: in.Locale, Text: body, Code: code, TTL: in.TTL,
+		To: to, Recipient: in.To, Kind: in.Kind, Locale: locale, Code: code, TTL: in.TTL,
+		Text: msg.Text, Subject: msg.Subject, HTML: msg.HTML,
 	})
 	if err != nil {
 		a.Log.WarnContext(ctx, "send failed", "verification_id", in.VerificationID, "channel", in.Channel,

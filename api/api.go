@@ -40,6 +40,8 @@ type Deps struct {
 	Log      *slog.Logger
 	// UpdateTimeout bounds a synchronous call into a workflow (default 10 s).
 	UpdateTimeout time.Duration
+	// Webhooks receives provider delivery receipts.
+	Webhooks Webhooks
 }
 
 // Server serves the HTTP API.
@@ -65,6 +67,7 @@ func New(d Deps) *Server {
 	})
 	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	e.GET("/readyz", s.ready)
+	s.registerWebhooks(e)
 
 	v1 := e.Group("/v1", s.authenticate)
 	v1.POST("/verifications", s.start)

@@ -34,11 +34,17 @@ type Config struct {
 	// (VERIFLOW_LOG_LEVEL, VERIFLOW_LOG_FORMAT).
 	LogLevel  slog.Level
 	LogFormat string
+	// Providers is the delivery configuration (Twilio, Meta, SMTP).
+	Providers Providers
 }
 
 // FromEnv reads the configuration with getenv (os.Getenv in production).
 // Missing secrets are reported by Validate, so that `dev` can fill them in.
 func FromEnv(getenv func(string) string) (Config, error) {
+	getenv, tenants, err := Getenv(getenv)
+	if err != nil {
+		return Config{}, err
+	}
 	get := func(k, def string) string {
 		if v := strings.TrimSpace(getenv(k)); v != "" {
 			return v
@@ -54,7 +60,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		LogFormat:         get("VERIFLOW_LOG_FORMAT", "json"),
 	}
 	var errs []error
-	var err error
+	if c.Providers, err = providersFromEnv(func(k string) string { return get(k, "") }, tenants); err != nil {
+		errs = append(errs, err)
+	}
 	if c.SandboxReceiptDelay, err = time.ParseDuration(get("VERIFLOW_SANDBOX_RECEIPT_DELAY", "500ms")); err != nil {
 		errs = append(errs, fmt.Errorf("VERIFLOW_SANDBOX_RECEIPT_DELAY: %w", err))
 	}
@@ -84,8 +92,9 @@ func (c Config) Validate() error {
 
 // String describes the configuration without its secrets.
 func (c Config) String() string {
-	return fmt.Sprintf("http=%s temporal=%s namespace=%s database=%s code_secret=[%d bytes]",
-		c.HTTPAddr, c.TemporalAddress, c.TemporalNamespace, redactURL(c.DatabaseURL), len(c.CodeSecret))
+	return fmt.Sprintf("http=%s temporal=%s namespace=%s database=%s code_secret=[%d bytes] public_base_url=%s channels=%v tenant_routes=%d",
+		c.HTTPAddr, c.TemporalAddress, c.TemporalNamespace, redactURL(c.DatabaseURL), len(c.CodeSecret),
+		c.Providers.PublicBaseURL, c.Providers.Channels, len(c.Providers.Tenants))
 }
 
 // redactURL hides a password in a database URL.

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -36,6 +37,9 @@ type stack struct {
 	// keys: tenant "acme" (test and live), tenant "globex" (test)
 	acme, acmeLive, globex string
 	revoked                string
+	// initech is a live tenant routed through the fake providers.
+	initech string
+	fakes   *fakeProviders
 }
 
 var (
@@ -85,12 +89,22 @@ func run(m *testing.M) int {
 	}
 	defer tmp.Stop()
 
+	// The API listens before the app is built: providers must know the
+	// public URL of its webhooks.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: listen:", err)
+		return 1
+	}
+	fakes := newFakeProviders()
+	defer fakes.server.Close()
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
 	cfg := config.Config{
 		DatabaseURL: dbURL, TemporalAddress: tmp.Addr, TemporalNamespace: "default",
 		CodeSecret: []byte(hex.EncodeToString(secret)), SandboxReceiptDelay: 50 * time.Millisecond,
 		ShutdownTimeout: 5 * time.Second,
+		Providers:       providerConfig("http://"+ln.Addr().String(), fakes.server.URL),
 	}
 	a, err := app.Open(ctx, cfg, log)
 	if err != nil {
@@ -98,6 +112,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer a.Close()
+	a.ProviderHTTPClient = fakes.client()
 	if err := devstack.EnsureSearchAttributes(ctx, a.Temporal, "default"); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: search attributes:", err)
 		return 1
@@ -106,12 +121,13 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e: migrate:", err)
 		return 1
 	}
-	env = &stack{app: a}
+	env = &stack{app: a, fakes: fakes}
 	for _, k := range []struct {
 		dst    *string
 		tenant string
 		mode   contract.Mode
-	}{{&env.acme, "acme", contract.ModeTest}, {&env.acmeLive, "acme", contract.ModeLive}, {&env.globex, "globex", contract.ModeTest}, {&env.revoked, "acme", contract.ModeTest}} {
+	}{{&env.acme, "acme", contract.ModeTest}, {&env.acmeLive, "acme", contract.ModeLive}, {&env.globex, "globex", contract.ModeTest}, {&env.revoked, "acme", contract.ModeTest},
+		{&env.initech, "initech", contract.ModeLive}} {
 		key := apikey.Generate(k.mode)
 		if err := a.Store.EnsureTenant(ctx, k.tenant, k.tenant); err != nil {
 			fmt.Fprintln(os.Stderr, "e2e: tenant:", err)
@@ -131,7 +147,8 @@ func run(m *testing.M) int {
 	wctx, stopWorker := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- a.RunWorker(wctx) }()
-	env.server = httptest.NewServer(a.Handler())
+	env.server = &httptest.Server{Listener: ln, Config: &http.Server{Handler: a.Handler()}}
+	env.server.Start()
 	code := m.Run()
 	env.server.Close()
 	stopWorker()

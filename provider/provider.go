@@ -70,22 +70,31 @@ func (e *PermanentError) Unwrap() error { return e.Err }
 var ErrNotConfigured = errors.New("provider: channel not configured")
 
 // Router picks the provider of a message: test mode always goes to the
-// sandbox; live mode to the provider configured for the channel.
+// sandbox; live mode to the provider routed for the tenant and channel.
 type Router struct {
 	Sandbox Provider
-	Live    map[contract.Channel]Provider
+	// Providers holds the configured live providers by name.
+	Providers map[string]Provider
+	// Channels routes each channel to a provider name; Tenants overrides
+	// it per tenant.
+	Channels map[contract.Channel]string
+	Tenants  map[string]map[contract.Channel]string
 }
 
-// For returns the provider for mode and channel.
-func (r Router) For(mode contract.Mode, ch contract.Channel) (Provider, error) {
+// For returns the provider for a tenant's message on a channel.
+func (r Router) For(mode contract.Mode, tenant string, ch contract.Channel) (Provider, error) {
 	if mode == contract.ModeTest {
 		if r.Sandbox == nil {
 			return nil, fmt.Errorf("%w: sandbox", ErrNotConfigured)
 		}
 		return r.Sandbox, nil
 	}
-	p, ok := r.Live[ch]
-	if !ok || p == nil {
+	name, ok := r.Tenants[tenant][ch]
+	if !ok {
+		name = r.Channels[ch]
+	}
+	p := r.Providers[name]
+	if p == nil {
 		return nil, &PermanentError{Reason: "channel_not_configured", Err: fmt.Errorf("%w: %s", ErrNotConfigured, ch)}
 	}
 	return p, nil

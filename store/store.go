@@ -415,6 +415,21 @@ func (s *Store) MessageOwner(ctx context.Context, provider, providerMessageID st
 	return verificationID, tenantID, nil
 }
 
+// MessageIDs returns a verification's provider message ids for one
+// provider, in send order.
+func (s *Store) MessageIDs(ctx context.Context, verificationID, provider string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `select provider_message_id from messages where verification_id = $1 and provider = $2 order by seq`,
+		verificationID, provider)
+	if err != nil {
+		return nil, fmt.Errorf("store: message ids: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("store: message ids: %w", err)
+	}
+	return ids, nil
+}
+
 // InsertReceipt stores a receipt; a duplicate (same dedupe key) returns
 // duplicate=true and the first one's id.
 func (s *Store) InsertReceipt(ctx context.Context, r contract.Receipt, dedupeKey string) (id int64, duplicate bool, err error) {

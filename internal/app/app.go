@@ -20,9 +20,13 @@ import (
 	"github.com/veriflow/veriflow/activities"
 	"github.com/veriflow/veriflow/api"
 	"github.com/veriflow/veriflow/config"
+	"github.com/veriflow/veriflow/contract"
 	"github.com/veriflow/veriflow/otp"
 	"github.com/veriflow/veriflow/provider"
+	"github.com/veriflow/veriflow/provider/email"
+	"github.com/veriflow/veriflow/provider/meta"
 	"github.com/veriflow/veriflow/provider/sandbox"
+	"github.com/veriflow/veriflow/provider/twilio"
 	"github.com/veriflow/veriflow/receipts"
 	"github.com/veriflow/veriflow/store"
 	"github.com/veriflow/veriflow/worker"
@@ -44,6 +48,9 @@ type App struct {
 	Store    *store.Store
 	Temporal client.Client
 	Secrets  *otp.Secrets
+	// ProviderHTTPClient, when set, carries the providers' API calls (tests
+	// point it at mocks); nil uses each adapter's default client.
+	ProviderHTTPClient *http.Client
 }
 
 // Open validates c and connects to Postgres and Temporal.
@@ -83,9 +90,13 @@ func (a *App) RunWorker(ctx context.Context) error {
 	rs := receipts.New(a.Store, a.Temporal, a.Log)
 	sb := sandbox.New(a.Store, a.Secrets, rs, a.Config.SandboxReceiptDelay, a.Log)
 	defer sb.Close()
+	router, err := a.Router(sb)
+	if err != nil {
+		return err
+	}
 	acts := &activities.Activities{
 		Store:     a.Store,
-		Providers: provider.Router{Sandbox: sb},
+		Providers: router,
 		Secrets:   a.Secrets,
 		Receipts:  rs,
 		Log:       a.Log,
@@ -101,9 +112,82 @@ func (a *App) RunWorker(ctx context.Context) error {
 	return nil
 }
 
-// Handler returns the HTTP API.
+// Router builds the live providers the configuration enables and routes
+// channels to them; test mode goes to sb.
+func (a *App) Router(sb provider.Provider) (provider.Router, error) {
+	pc := a.Config.Providers
+	r := provider.Router{Sandbox: sb, Providers: map[string]provider.Provider{},
+		Channels: map[contract.Channel]string{}, Tenants: map[string]map[contract.Channel]string{}}
+	if pc.Twilio.Enabled() {
+		p, err := twilio.New(twilio.Config{
+			AccountSID: pc.Twilio.AccountSID, AuthToken: pc.Twilio.AuthToken,
+			MessagingServiceSID: pc.Twilio.MessagingServiceSID, From: pc.Twilio.From,
+			WhatsAppFrom: pc.Twilio.WhatsAppFrom, ContentSID: pc.Twilio.ContentSID,
+			StatusCallbackURL: callbackURL(pc.PublicBaseURL, "/webhooks/twilio/status"),
+			HTTPClient:        a.ProviderHTTPClient,
+		})
+		if err != nil {
+			return r, fmt.Errorf("twilio: %w", err)
+		}
+		r.Providers[config.ProviderTwilio] = p
+	}
+	if pc.Meta.Enabled() {
+		p, err := meta.New(meta.Config{
+			PhoneNumberID: pc.Meta.PhoneNumberID, AccessToken: pc.Meta.AccessToken, APIVersion: pc.Meta.APIVersion,
+			BaseURL: pc.Meta.BaseURL, TemplateName: pc.Meta.TemplateName,
+			AndroidPackageName: pc.Meta.AndroidPackageName, AndroidSignatureHash: pc.Meta.AndroidSignatureHash,
+			AppSecret: pc.Meta.AppSecret, VerifyToken: pc.Meta.VerifyToken, Log: a.Log,
+			HTTPClient: a.ProviderHTTPClient,
+		})
+		if err != nil {
+			return r, fmt.Errorf("meta: %w", err)
+		}
+		r.Providers[config.ProviderMeta] = p
+	}
+	if pc.SMTP.Enabled() {
+		p, err := email.New(email.Config{
+			Host: pc.SMTP.Host, Port: pc.SMTP.Port, Username: pc.SMTP.Username, Password: pc.SMTP.Password,
+			TLS: email.TLSMode(pc.SMTP.TLS), From: pc.SMTP.From, ReplyTo: pc.SMTP.ReplyTo,
+		})
+		if err != nil {
+			return r, fmt.Errorf("smtp: %w", err)
+		}
+		r.Providers[config.ProviderSMTP] = p
+	}
+	for ch, name := range pc.Channels {
+		r.Channels[contract.Channel(ch)] = name
+	}
+	for tenant, routes := range pc.Tenants {
+		r.Tenants[tenant] = map[contract.Channel]string{}
+		for ch, name := range routes {
+			r.Tenants[tenant][contract.Channel(ch)] = name
+		}
+	}
+	return r, nil
+}
+
+// callbackURL joins the public base URL and a webhook path ("" when no
+// public URL is configured: providers then send no callbacks).
+func callbackURL(base, path string) string {
+	if base == "" {
+		return ""
+	}
+	return base + path
+}
+
+// Handler returns the HTTP API, including the provider webhooks.
 func (a *App) Handler() http.Handler {
-	return api.New(api.Deps{Store: a.Store, Temporal: a.Temporal, Secrets: a.Secrets, Log: a.Log})
+	pc := a.Config.Providers
+	wh := api.Webhooks{
+		PublicBaseURL:   pc.PublicBaseURL,
+		MetaAppSecret:   pc.Meta.AppSecret,
+		MetaVerifyToken: pc.Meta.VerifyToken,
+		Receipts:        receipts.New(a.Store, a.Temporal, a.Log),
+	}
+	if pc.Twilio.Enabled() {
+		wh.Twilio = twilio.NewSignatureVerifier(pc.Twilio.AuthToken, pc.Twilio.AuthTokenSecondary)
+	}
+	return api.New(api.Deps{Store: a.Store, Temporal: a.Temporal, Secrets: a.Secrets, Log: a.Log, Webhooks: wh})
 }
 
 // ServeAPI serves the API on ln until ctx is done, then drains in-flight
