@@ -4,7 +4,10 @@
 package activities
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +15,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/veriflow/veriflow/contract"
+	"github.com/veriflow/veriflow/evidence"
 	"github.com/veriflow/veriflow/mask"
 	"github.com/veriflow/veriflow/messages"
 	"github.com/veriflow/veriflow/otp"
@@ -22,7 +26,7 @@ import (
 // Store is the part of the store the activities need.
 type Store interface {
 	RegisterMessage(ctx context.Context, m store.Message) error
-	Record(ctx context.Context, in contract.RecordInput) error
+	Record(ctx context.Context, in contract.RecordInput, ev *store.Evidence) error
 }
 
 // Receipts applies receipts that raced a send.
@@ -36,7 +40,9 @@ type Activities struct {
 	Providers provider.Router
 	Secrets   *otp.Secrets
 	Receipts  Receipts
-	Log       *slog.Logger
+	// Evidence signs the evidence of approved signatures.
+	Evidence *evidence.Keyring
+	Log      *slog.Logger
 }
 
 // SendCode derives the verification's code, renders the message and hands
@@ -51,7 +57,7 @@ func (a *Activities) SendCode(ctx context.Context, in contract.SendInput) (contr
 	if err != nil {
 		return contract.SendResult{}, deliveryError(err)
 	}
-	code := a.Secrets.Code(in.VerificationID, 0, in.CodeLength)
+	code := a.Secrets.Code(in.VerificationID, in.Generation, contract.BindingDigest(in.Transaction, in.Document), in.CodeLength)
 	locale := messages.Resolve(in.Locale, in.To.Phone)
 	msg := messages.Render(messages.Input{Kind: in.Kind, Locale: locale, Code: code, TTL: in.TTL, Channel: in.Channel,
 		Transaction: in.Transaction, Document: in.Document})
@@ -90,7 +96,44 @@ func deliveryError(err error) error {
 }
 
 // Record projects a workflow state into the read model. It runs as a local
-// activity.
+// activity. With the approval of a signature it also signs the evidence,
+// stored in the same transaction as the approved state.
 func (a *Activities) Record(ctx context.Context, in contract.RecordInput) error {
-	return a.Store.Record(ctx, in)
+	var ev *store.Evidence
+	if in.Evidence != nil {
+		var err error
+		if ev, err = a.signEvidence(in); err != nil {
+			return err
+		}
+	}
+	return a.Store.Record(ctx, in, ev)
+}
+
+func (a *Activities) signEvidence(in contract.RecordInput) (*store.Evidence, error) {
+	if a.Evidence == nil {
+		return nil, temporal.NewNonRetryableApplicationError("no evidence signing key configured", "EvidenceKeyMissing", nil)
+	}
+	e := in.Evidence
+	kind := "phone"
+	if e.Channel == contract.ChannelEmail {
+		kind = "email"
+	}
+	signed, err := a.Evidence.Sign(evidence.Record{
+		VerificationID: in.VerificationID, TenantID: in.TenantID, Kind: string(e.Kind),
+		Document: evidence.Document{SHA256: e.Document.SHA256, Title: e.Document.Title},
+		Destination: evidence.Destination{Type: kind, Masked: mask.Destination(e.Destination),
+			HMAC: hex.EncodeToString(a.Secrets.HashDestination(e.Destination))},
+		Channel: string(e.Channel), SentAt: e.SentAt, DeliveredAt: e.DeliveredAt, ApprovedAt: e.ApprovedAt, ClientIP: e.ClientIP,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sign evidence: %w", err)
+	}
+	// Keep the signed record byte for byte: no HTML escaping, no indent.
+	var doc bytes.Buffer
+	enc := json.NewEncoder(&doc)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(signed); err != nil {
+		return nil, fmt.Errorf("encode evidence: %w", err)
+	}
+	return &store.Evidence{KeyID: signed.Signature.KeyID, Document: bytes.TrimSuffix(doc.Bytes(), []byte("\n"))}, nil
 }

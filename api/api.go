@@ -26,8 +26,10 @@ import (
 
 	"github.com/veriflow/veriflow/apikey"
 	"github.com/veriflow/veriflow/contract"
+	"github.com/veriflow/veriflow/evidence"
 	"github.com/veriflow/veriflow/mask"
 	"github.com/veriflow/veriflow/otp"
+	"github.com/veriflow/veriflow/policy"
 	"github.com/veriflow/veriflow/provider/sandbox"
 	"github.com/veriflow/veriflow/store"
 )
@@ -42,6 +44,10 @@ type Deps struct {
 	UpdateTimeout time.Duration
 	// Webhooks receives provider delivery receipts.
 	Webhooks Webhooks
+	// Policies are the deployment's and tenants' policy overrides.
+	Policies policy.Config
+	// Evidence holds the evidence keys; GET /v1/keys serves their public halves.
+	Evidence *evidence.Keyring
 }
 
 // Server serves the HTTP API.
@@ -75,6 +81,8 @@ func New(d Deps) *Server {
 	v1.POST("/verifications/:id/check", s.check)
 	v1.POST("/verifications/:id/resend", s.resend)
 	v1.POST("/verifications/:id/cancel", s.cancel)
+	v1.GET("/verifications/:id/evidence", s.evidence)
+	v1.GET("/keys", s.keys)
 	v1.GET("/sandbox/messages", s.sandboxMessages)
 	return s
 }
@@ -216,7 +224,7 @@ func (s *Server) start(c *gin.Context) {
 		writeProblem(c, p)
 		return
 	}
-	v, p := validateStart(req)
+	v, p := validateStart(req, func(k contract.Kind, o policy.Settings) policy.Policy { return s.Policies.Resolve(t.ID, k, o) })
 	if p != nil {
 		writeProblem(c, p)
 		return
@@ -231,6 +239,7 @@ func (s *Server) start(c *gin.Context) {
 	row := store.Verification{
 		ID: "vf_" + ulid.Make().String(), TenantID: t.ID, Mode: t.Mode, Kind: req.Kind, Status: contract.StatusPending,
 		ToPhone: mask.Phone(v.to.Phone), ToEmail: mask.Email(v.to.Email), ChecksLeft: v.policy.Code.MaxChecks,
+		ToPhoneHash: s.destHash(v.to.Phone), ToEmailHash: s.destHash(v.to.Email),
 		Attempts: []contract.Attempt{}, Metadata: req.Metadata, CreatedAt: now, ExpiresAt: now.Add(v.policy.Code.TTL),
 	}
 	var reqHash []byte
@@ -281,8 +290,57 @@ func (s *Server) start(c *gin.Context) {
 	}
 	s.Log.InfoContext(ctx, "verification started", "verification_id", row.ID, "tenant_id", t.ID, "kind", req.Kind,
 		"to_phone", row.ToPhone, "to_email", row.ToEmail, "mode", t.Mode)
+	if v.policy.Supersede {
+		s.supersede(ctx, row)
+	}
 	c.Header("Location", "/v1/verifications/"+row.ID)
 	c.JSON(http.StatusCreated, view(row, nil))
+}
+
+// destHash is the keyed hash of a destination, nil for none.
+func (s *Server) destHash(d string) []byte {
+	if d == "" {
+		return nil
+	}
+	return s.Secrets.HashDestination(d)
+}
+
+// supersede cancels the tenant's other pending verifications of the same
+// kind and destination, so only one live code exists. It is best effort:
+// a failure is logged and the new verification stands.
+func (s *Server) supersede(ctx context.Context, row store.Verification) {
+	ids, err := s.Store.PendingSameDestination(ctx, row.TenantID, row.Kind, row.ToPhoneHash, row.ToEmailHash, row.ID)
+	if err != nil {
+		s.Log.WarnContext(ctx, "supersede lookup", "verification_id", row.ID, "error", err)
+		return
+	}
+	for _, old := range ids {
+		var st contract.State
+		if err := s.update(ctx, old, contract.UpdateCancel, nil, &st); err != nil {
+			if o, _ := classify(err); o != updateNotPending {
+				s.Log.WarnContext(ctx, "supersede", "verification_id", old, "error", err)
+			}
+			continue
+		}
+		e := contract.Event{Type: "superseded", Detail: row.ID, At: time.Now().UTC()}
+		if err := s.Store.AppendEvent(ctx, old, row.TenantID, e); err != nil {
+			s.Log.WarnContext(ctx, "audit supersede", "verification_id", old, "error", err)
+		}
+		s.Log.InfoContext(ctx, "verification superseded", "verification_id", old, "by", row.ID)
+	}
+}
+
+// summary says, for the Temporal UI, what a verification approves. It
+// carries no destination; amounts and titles stay out of search attributes.
+func summary(row store.Verification, v validated) string {
+	switch {
+	case v.req.Transaction != nil:
+		tx := v.req.Transaction
+		return fmt.Sprintf("transaction: approve %s %s to %s", tx.Currency, tx.Amount, tx.Payee)
+	case v.req.Document != nil:
+		return fmt.Sprintf("signature: sign %q (sha256 %s…)", v.req.Document.Title, v.req.Document.SHA256[:12])
+	}
+	return fmt.Sprintf("%s verification", row.Kind)
 }
 
 func (s *Server) startWorkflow(ctx context.Context, row store.Verification, v validated) error {
@@ -292,6 +350,7 @@ func (s *Server) startWorkflow(ctx context.Context, row store.Verification, v va
 		Transaction: v.req.Transaction, Document: v.req.Document,
 		BindingDigest: contract.BindingDigest(v.req.Transaction, v.req.Document),
 		CreatedAt:     row.CreatedAt,
+		ClientIP:      v.req.ClientIP,
 	}
 	plan := make([]string, len(in.Plan.Channels))
 	for i, ch := range in.Plan.Channels {
@@ -302,9 +361,9 @@ func (s *Server) startWorkflow(ctx context.Context, row store.Verification, v va
 		TaskQueue:                contract.TaskQueue,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		StaticSummary:            fmt.Sprintf("%s verification (%s)", row.Kind, row.Mode),
-		StaticDetails: fmt.Sprintf("plan: %s, step timeout %s, ttl %s, %d checks",
-			strings.Join(plan, " → "), in.Plan.StepTimeout, in.Policy.TTL, in.Policy.MaxChecks),
+		StaticSummary:            summary(row, v),
+		StaticDetails: fmt.Sprintf("kind %s (%s mode); plan: %s, step timeout %s, ttl %s, %d checks, %d sends max",
+			row.Kind, row.Mode, strings.Join(plan, " → "), in.Plan.StepTimeout, in.Policy.TTL, in.Policy.MaxChecks, in.Policy.MaxSends),
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			contract.SAKind.ValueSet(string(row.Kind)),
 			contract.SAStatus.ValueSet(string(contract.StatusPending)),
@@ -518,6 +577,35 @@ func (s *Server) cancel(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, view(v, &st))
+}
+
+// evidence serves the signed evidence of an approved signature, byte for
+// byte as it was signed and stored.
+func (s *Server) evidence(c *gin.Context) {
+	v, ok := s.load(c)
+	if !ok {
+		return
+	}
+	e, err := s.Store.GetEvidence(c.Request.Context(), v.TenantID, v.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeProblem(c, problem(http.StatusNotFound, CodeNotFound, "No evidence: only an approved signature verification has evidence."))
+		return
+	case err != nil:
+		s.unavailable(c, "load evidence", err)
+		return
+	}
+	c.Data(http.StatusOK, "application/json", e.Document)
+}
+
+// keys serves the public evidence keys (active first), for offline checks
+// with `veriflow evidence verify`.
+func (s *Server) keys(c *gin.Context) {
+	if s.Evidence == nil {
+		c.JSON(http.StatusOK, evidence.KeySet{Keys: []evidence.PublicKey{}})
+		return
+	}
+	c.JSON(http.StatusOK, s.Evidence.PublicKeys())
 }
 
 // sandboxMessageView is one message of GET /v1/sandbox/messages: the only

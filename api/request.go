@@ -105,6 +105,9 @@ type startRequest struct {
 	Document              *contract.Document     `json:"document,omitempty"`
 	ClientIP              string                 `json:"client_ip,omitempty"`
 	Metadata              map[string]string      `json:"metadata,omitempty"`
+	// Supersede overrides the kind's policy: true cancels a pending
+	// verification of the same kind and destination, false keeps it.
+	Supersede *bool `json:"supersede,omitempty"`
 }
 
 // validated is a start request after validation and normalization.
@@ -132,8 +135,9 @@ func checkRange(errs *fieldErrors, field string, v *int, lo, hi int) int {
 }
 
 // validateStart checks every field of a start request and normalizes it
-// (E.164 phone, lower-case email, canonical amount).
-func validateStart(r startRequest) (validated, *Problem) {
+// (E.164 phone, lower-case email, canonical amount); resolve applies the
+// request's settings over the tenant's and deployment's policy.
+func validateStart(r startRequest, resolve func(contract.Kind, policy.Settings) policy.Policy) (validated, *Problem) {
 	var errs fieldErrors
 	v := validated{req: r}
 	if r.Kind == "" {
@@ -172,12 +176,13 @@ func validateStart(r startRequest) (validated, *Problem) {
 	if r.Channels != nil && len(r.Channels) == 0 {
 		errs.add("channels", "must not be empty")
 	}
-	o := policy.Overrides{
-		Channels:    r.Channels,
-		StepTimeout: time.Duration(checkRange(&errs, "channel_timeout_seconds", r.ChannelTimeoutSeconds, int(policy.MinStepTimeout/time.Second), int(policy.MaxStepTimeout/time.Second))) * time.Second,
-		CodeLength:  checkRange(&errs, "code_length", r.CodeLength, policy.MinCodeLength, policy.MaxCodeLength),
-		TTL:         time.Duration(checkRange(&errs, "ttl_seconds", r.TTLSeconds, int(policy.MinTTL/time.Second), int(policy.MaxTTL/time.Second))) * time.Second,
-		MaxChecks:   checkRange(&errs, "max_checks", r.MaxChecks, policy.MinChecks, policy.MaxChecks),
+	o := policy.Settings{
+		Channels:              r.Channels,
+		ChannelTimeoutSeconds: checkRange(&errs, "channel_timeout_seconds", r.ChannelTimeoutSeconds, int(policy.MinStepTimeout/time.Second), int(policy.MaxStepTimeout/time.Second)),
+		CodeLength:            checkRange(&errs, "code_length", r.CodeLength, policy.MinCodeLength, policy.MaxCodeLength),
+		TTLSeconds:            checkRange(&errs, "ttl_seconds", r.TTLSeconds, int(policy.MinTTL/time.Second), int(policy.MaxTTL/time.Second)),
+		MaxChecks:             checkRange(&errs, "max_checks", r.MaxChecks, policy.MinChecks, policy.MaxChecks),
+		Supersede:             r.Supersede,
 	}
 	if r.Locale != "" {
 		if _, err := language.Parse(r.Locale); err != nil || len(r.Locale) > 35 {
@@ -199,7 +204,7 @@ func validateStart(r startRequest) (validated, *Problem) {
 	}
 	v.req.Transaction, v.req.Document = validateBinding(&errs, r.Kind, r.Transaction, r.Document)
 	if len(errs) == 0 {
-		v.policy = policy.Resolve(r.Kind, o)
+		v.policy = resolve(r.Kind, o)
 		reachable := false
 		for _, ch := range v.policy.Plan.Channels {
 			reachable = reachable || ch.Destination(v.to) != ""

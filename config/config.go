@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/veriflow/veriflow/otp"
+	"github.com/veriflow/veriflow/policy"
 )
 
 // Config is the runtime configuration of the api and worker processes.
@@ -36,15 +37,22 @@ type Config struct {
 	LogFormat string
 	// Providers is the delivery configuration (Twilio, Meta, SMTP).
 	Providers Providers
+	// Policies are the per-deployment and per-tenant policy overrides of
+	// each kind (config file only).
+	Policies policy.Config
+	// EvidenceKeys are the Ed25519 keys signing signature evidence,
+	// "kid:base64seed,…", the first one active (VERIFLOW_EVIDENCE_KEYS).
+	EvidenceKeys string
 }
 
 // FromEnv reads the configuration with getenv (os.Getenv in production).
 // Missing secrets are reported by Validate, so that `dev` can fill them in.
 func FromEnv(getenv func(string) string) (Config, error) {
-	getenv, tenants, err := Getenv(getenv)
+	f, err := readFile(getenv)
 	if err != nil {
 		return Config{}, err
 	}
+	getenv = f.lookup(getenv)
 	get := func(k, def string) string {
 		if v := strings.TrimSpace(getenv(k)); v != "" {
 			return v
@@ -58,11 +66,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		TemporalNamespace: get("TEMPORAL_NAMESPACE", "default"),
 		CodeSecret:        []byte(getenv("VERIFLOW_CODE_SECRET")),
 		LogFormat:         get("VERIFLOW_LOG_FORMAT", "json"),
+		EvidenceKeys:      getenv("VERIFLOW_EVIDENCE_KEYS"),
 	}
 	var errs []error
-	if c.Providers, err = providersFromEnv(func(k string) string { return get(k, "") }, tenants); err != nil {
+	if c.Providers, err = providersFromEnv(func(k string) string { return get(k, "") }, f.routes()); err != nil {
 		errs = append(errs, err)
 	}
+	c.Policies = f.policies()
+	errs = append(errs, c.Policies.Validate()...)
 	if c.SandboxReceiptDelay, err = time.ParseDuration(get("VERIFLOW_SANDBOX_RECEIPT_DELAY", "500ms")); err != nil {
 		errs = append(errs, fmt.Errorf("VERIFLOW_SANDBOX_RECEIPT_DELAY: %w", err))
 	}
@@ -86,6 +97,9 @@ func (c Config) Validate() error {
 	}
 	if len(c.CodeSecret) < otp.MinSecretLen {
 		errs = append(errs, fmt.Errorf("VERIFLOW_CODE_SECRET must have at least %d bytes (try: openssl rand -hex 32)", otp.MinSecretLen))
+	}
+	if c.EvidenceKeys == "" {
+		errs = append(errs, errors.New("VERIFLOW_EVIDENCE_KEYS is required (try: veriflow evidence keygen)"))
 	}
 	return errors.Join(errs...)
 }

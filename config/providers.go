@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/veriflow/veriflow/contract"
+	"github.com/veriflow/veriflow/policy"
 )
 
 // Twilio configures the Twilio adapter (SMS and WhatsApp).
@@ -71,37 +75,67 @@ type Providers struct {
 }
 
 // file is the optional config file (VERIFLOW_CONFIG_FILE): any environment
-// variable under "env" (the real environment wins), and per-tenant channel
-// routing under "tenants".
+// variable under "env" (the real environment wins), the deployment's
+// per-kind policies, and per tenant its channel routing and policies.
 type file struct {
-	Env     map[string]string            `json:"env"`
-	Tenants map[string]map[string]string `json:"tenants"`
+	Env      map[string]string                 `json:"env"`
+	Policies map[contract.Kind]policy.Settings `json:"policies"`
+	Tenants  map[string]tenantFile             `json:"tenants"`
 }
 
-// Getenv layers the environment over the config file named by
-// VERIFLOW_CONFIG_FILE (if any) and returns the merged lookup and the
-// file's tenant routing.
-func Getenv(getenv func(string) string) (func(string) string, map[string]map[string]string, error) {
+type tenantFile struct {
+	Channels map[string]string                 `json:"channels"`
+	Policies map[contract.Kind]policy.Settings `json:"policies"`
+}
+
+// readFile reads the config file named by VERIFLOW_CONFIG_FILE, if any.
+func readFile(getenv func(string) string) (file, error) {
 	path := getenv("VERIFLOW_CONFIG_FILE")
 	if path == "" {
-		return getenv, nil, nil
+		return file{}, nil
 	}
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("VERIFLOW_CONFIG_FILE: %w", err)
+		return file{}, fmt.Errorf("VERIFLOW_CONFIG_FILE: %w", err)
 	}
 	var f file
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
-		return nil, nil, fmt.Errorf("VERIFLOW_CONFIG_FILE %s: %w", path, err)
+		return file{}, fmt.Errorf("VERIFLOW_CONFIG_FILE %s: %w", path, err)
 	}
+	return f, nil
+}
+
+// lookup layers the real environment over the file's "env".
+func (f file) lookup(getenv func(string) string) func(string) string {
 	return func(k string) string {
 		if v := getenv(k); v != "" {
 			return v
 		}
 		return f.Env[k]
-	}, f.Tenants, nil
+	}
+}
+
+// routes and policies split the file's tenant entries.
+func (f file) routes() map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for t, tf := range f.Tenants {
+		if len(tf.Channels) > 0 {
+			out[t] = tf.Channels
+		}
+	}
+	return out
+}
+
+func (f file) policies() policy.Config {
+	c := policy.Config{Deployment: f.Policies, Tenants: map[string]map[contract.Kind]policy.Settings{}}
+	for t, tf := range f.Tenants {
+		if len(tf.Policies) > 0 {
+			c.Tenants[t] = tf.Policies
+		}
+	}
+	return c
 }
 
 // Provider names usable in channel routing.

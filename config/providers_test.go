@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/veriflow/veriflow/policy"
 )
 
 func TestProviderRoutingDefaults(t *testing.T) {
@@ -46,7 +49,8 @@ func TestRoutingErrors(t *testing.T) {
 func TestConfigFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "veriflow.json")
 	body := `{"env": {"TWILIO_ACCOUNT_SID": "ACfile", "TWILIO_AUTH_TOKEN": "t", "VERIFLOW_HTTP_ADDR": "127.0.0.1:9999"},
-	          "tenants": {"acme": {"whatsapp": "twilio"}}}`
+	          "policies": {"transaction": {"ttl_seconds": 240}},
+	          "tenants": {"acme": {"channels": {"whatsapp": "twilio"}, "policies": {"signup": {"max_checks": 2}}}}}`
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +61,17 @@ func TestConfigFile(t *testing.T) {
 	if c.Providers.Twilio.AccountSID != "ACfile" || c.HTTPAddr != "127.0.0.1:7000" || c.Providers.Tenants["acme"]["whatsapp"] != "twilio" {
 		t.Fatalf("file not merged under the environment: %+v", c)
 	}
-	if err := os.WriteFile(path, []byte(`{"env": {}, "tenants": {"acme": {"email": "meta"}}}`), 0o600); err != nil {
+	if c.Policies.Resolve("acme", "signup", policy.Settings{}).Code.MaxChecks != 2 ||
+		c.Policies.Resolve("globex", "transaction", policy.Settings{}).Code.TTL != 240*time.Second {
+		t.Fatalf("policies not loaded: %+v", c.Policies)
+	}
+	if err := os.WriteFile(path, []byte(`{"env": {}, "policies": {"signup": {"ttl_seconds": 5}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := FromEnv(env(map[string]string{"VERIFLOW_CONFIG_FILE": path})); err == nil {
+		t.Fatal("out-of-range policy accepted")
+	}
+	if err := os.WriteFile(path, []byte(`{"env": {}, "tenants": {"acme": {"channels": {"email": "meta"}}}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := FromEnv(env(map[string]string{"VERIFLOW_CONFIG_FILE": path})); err == nil {

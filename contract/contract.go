@@ -221,6 +221,9 @@ type CodePolicy struct {
 	MaxChecks      int           `json:"max_checks"`
 	ResendCooldown time.Duration `json:"resend_cooldown"`
 	MaxSends       int           `json:"max_sends"`
+	// NewCodeOnResend makes a resend issue a new code that replaces the
+	// previous ones; otherwise the same code is sent again.
+	NewCodeOnResend bool `json:"new_code_on_resend,omitempty"`
 }
 
 // VerificationInput starts a verification workflow.
@@ -240,6 +243,8 @@ type VerificationInput struct {
 	// present the same digest.
 	BindingDigest string    `json:"binding_digest,omitempty"`
 	CreatedAt     time.Time `json:"created_at"`
+	// ClientIP is the end user's IP address given at start (evidence).
+	ClientIP string `json:"client_ip,omitempty"`
 }
 
 // Attempt is one send of the code over one channel.
@@ -251,7 +256,9 @@ type Attempt struct {
 	Provider  string        `json:"provider,omitempty"`
 	MessageID string        `json:"message_id,omitempty"`
 	SentAt    *time.Time    `json:"sent_at,omitempty"`
-	UpdatedAt time.Time     `json:"updated_at"`
+	// DeliveredAt is when the first delivered/read receipt was applied.
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+	UpdatedAt   time.Time  `json:"updated_at"`
 }
 
 // State is the live state of a verification as the workflow knows it.
@@ -310,18 +317,20 @@ type Receipt struct {
 
 // SendInput is the argument of the SendCode activity.
 type SendInput struct {
-	VerificationID string        `json:"verification_id"`
-	TenantID       string        `json:"tenant_id"`
-	Mode           Mode          `json:"mode"`
-	Kind           Kind          `json:"kind"`
-	Seq            int           `json:"seq"`
-	Channel        Channel       `json:"channel"`
-	To             Destinations  `json:"to"`
-	Locale         string        `json:"locale,omitempty"`
-	CodeLength     int           `json:"code_length"`
-	TTL            time.Duration `json:"ttl"`
-	Transaction    *Transaction  `json:"transaction,omitempty"`
-	Document       *Document     `json:"document,omitempty"`
+	VerificationID string       `json:"verification_id"`
+	TenantID       string       `json:"tenant_id"`
+	Mode           Mode         `json:"mode"`
+	Kind           Kind         `json:"kind"`
+	Seq            int          `json:"seq"`
+	Channel        Channel      `json:"channel"`
+	To             Destinations `json:"to"`
+	Locale         string       `json:"locale,omitempty"`
+	CodeLength     int          `json:"code_length"`
+	// Generation numbers the code: a resend with a new code increments it.
+	Generation  int           `json:"generation,omitempty"`
+	TTL         time.Duration `json:"ttl"`
+	Transaction *Transaction  `json:"transaction,omitempty"`
+	Document    *Document     `json:"document,omitempty"`
 }
 
 // SendResult is what SendCode returns: the provider's message id and the
@@ -347,6 +356,21 @@ type RecordInput struct {
 	TenantID       string  `json:"tenant_id"`
 	State          State   `json:"state"`
 	Events         []Event `json:"events,omitempty"`
+	// Evidence, set once on the approval of a signature, is signed and
+	// stored in the same transaction as the approved state.
+	Evidence *EvidenceInput `json:"evidence,omitempty"`
+}
+
+// EvidenceInput is what the workflow knows of an approved signature.
+type EvidenceInput struct {
+	Kind        Kind       `json:"kind"`
+	Document    Document   `json:"document"`
+	Channel     Channel    `json:"channel"`
+	Destination string     `json:"destination"`
+	SentAt      *time.Time `json:"sent_at,omitempty"`
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+	ApprovedAt  time.Time  `json:"approved_at"`
+	ClientIP    string     `json:"client_ip,omitempty"`
 }
 
 // Application error types raised by the workflow's update validators and

@@ -24,6 +24,7 @@ import (
 	"github.com/veriflow/veriflow/apikey"
 	"github.com/veriflow/veriflow/config"
 	"github.com/veriflow/veriflow/contract"
+	"github.com/veriflow/veriflow/evidence"
 	"github.com/veriflow/veriflow/internal/app"
 	"github.com/veriflow/veriflow/internal/devstack"
 	"github.com/veriflow/veriflow/internal/localpg"
@@ -100,11 +101,17 @@ func run(m *testing.M) int {
 	defer fakes.server.Close()
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
+	kid, seed, err := evidence.GenerateKey(time.Now())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: evidence key:", err)
+		return 1
+	}
 	cfg := config.Config{
 		DatabaseURL: dbURL, TemporalAddress: tmp.Addr, TemporalNamespace: "default",
 		CodeSecret: []byte(hex.EncodeToString(secret)), SandboxReceiptDelay: 50 * time.Millisecond,
 		ShutdownTimeout: 5 * time.Second,
 		Providers:       providerConfig("http://"+ln.Addr().String(), fakes.server.URL),
+		EvidenceKeys:    kid + ":" + seed,
 	}
 	a, err := app.Open(ctx, cfg, log)
 	if err != nil {

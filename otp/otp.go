@@ -67,9 +67,11 @@ func mac(key []byte, parts ...string) []byte {
 }
 
 // Code returns the code of generation gen of a verification, with length
-// digits (1..18). The same inputs always give the same code.
-func (s *Secrets) Code(verificationID string, gen, length int) string {
-	sum := mac(s.codeKey, verificationID, strconv.Itoa(gen))
+// digits (1..18). binding is the digest of what the code approves (a
+// transaction or a document; "" for none), so the code itself is bound to
+// it (PSD2 dynamic linking). The same inputs always give the same code.
+func (s *Secrets) Code(verificationID string, gen int, binding string, length int) string {
+	sum := mac(s.codeKey, verificationID, strconv.Itoa(gen), binding)
 	n := binary.BigEndian.Uint64(sum[:8])
 	mod := uint64(1)
 	for range length {

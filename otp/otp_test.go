@@ -24,16 +24,19 @@ func TestNewRejectsShortSecret(t *testing.T) {
 func TestCodeIsDeterministicAndShaped(t *testing.T) {
 	s := testSecrets(t)
 	for _, n := range []int{4, 6, 8, 10} {
-		c := s.Code("vf_1", 0, n)
+		c := s.Code("vf_1", 0, "", n)
 		if len(c) != n || strings.Trim(c, "0123456789") != "" {
 			t.Fatalf("code %q for length %d", c, n)
 		}
-		if c != s.Code("vf_1", 0, n) {
+		if c != s.Code("vf_1", 0, "", n) {
 			t.Fatal("code not deterministic")
 		}
 	}
-	if s.Code("vf_1", 0, 10) == s.Code("vf_2", 0, 10) || s.Code("vf_1", 0, 10) == s.Code("vf_1", 1, 10) {
+	if s.Code("vf_1", 0, "", 10) == s.Code("vf_2", 0, "", 10) || s.Code("vf_1", 0, "", 10) == s.Code("vf_1", 1, "", 10) {
 		t.Fatal("codes of different verifications or generations collide")
+	}
+	if s.Code("vf_1", 0, "tx-a", 10) == s.Code("vf_1", 0, "tx-b", 10) {
+		t.Fatal("the code is not bound to what it approves")
 	}
 }
 

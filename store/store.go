@@ -159,14 +159,17 @@ func (s *Store) TouchAPIKey(ctx context.Context, id string) error {
 
 // Verification is a row of the read model.
 type Verification struct {
-	ID          string
-	TenantID    string
-	Mode        contract.Mode
-	Kind        contract.Kind
-	Status      contract.Status
-	Channel     contract.Channel
-	ToPhone     string // masked
-	ToEmail     string // masked
+	ID       string
+	TenantID string
+	Mode     contract.Mode
+	Kind     contract.Kind
+	Status   contract.Status
+	Channel  contract.Channel
+	ToPhone  string // masked
+	ToEmail  string // masked
+	// ToPhoneHash and ToEmailHash are keyed hashes of the destinations.
+	ToPhoneHash []byte
+	ToEmailHash []byte
 	ChecksLeft  int
 	Attempts    []contract.Attempt
 	Metadata    map[string]string
@@ -227,10 +230,10 @@ func (s *Store) InsertVerification(ctx context.Context, r StartRequest) (id stri
 		}
 		_, err = tx.Exec(ctx, `
 			insert into verifications (id, tenant_id, mode, kind, status, channel, to_phone, to_email,
-			                           checks_left, attempts, metadata, created_at, expires_at)
-			values ($1, $2, $3, $4, $5, nullif($6, ''), nullif($7, ''), nullif($8, ''), $9, $10, $11, $12, $13)`,
+			                           checks_left, attempts, metadata, created_at, expires_at, to_phone_hash, to_email_hash)
+			values ($1, $2, $3, $4, $5, nullif($6, ''), nullif($7, ''), nullif($8, ''), $9, $10, $11, $12, $13, $14, $15)`,
 			v.ID, v.TenantID, string(v.Mode), string(v.Kind), string(v.Status), string(v.Channel), v.ToPhone, v.ToEmail,
-			v.ChecksLeft, attempts, v.Metadata, v.CreatedAt, v.ExpiresAt)
+			v.ChecksLeft, attempts, v.Metadata, v.CreatedAt, v.ExpiresAt, v.ToPhoneHash, v.ToEmailHash)
 		if err != nil {
 			return fmt.Errorf("insert verification: %w", err)
 		}
@@ -297,9 +300,47 @@ func (s *Store) CountVerifications(ctx context.Context, tenantID string) (int, e
 	return n, nil
 }
 
+// PendingSameDestination lists a tenant's other pending verifications of a
+// kind to the same phone or email (by keyed hash).
+func (s *Store) PendingSameDestination(ctx context.Context, tenantID string, kind contract.Kind, phoneHash, emailHash []byte, except string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `select id from verifications
+		where tenant_id = $1 and kind = $2 and status = 'pending' and id <> $5
+		  and ((to_phone_hash = $3 and $3::bytea is not null) or (to_email_hash = $4 and $4::bytea is not null))
+		order by created_at`, tenantID, string(kind), phoneHash, emailHash, except)
+	if err != nil {
+		return nil, fmt.Errorf("store: pending same destination: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("store: pending same destination: %w", err)
+	}
+	return ids, nil
+}
+
+// Evidence is a signed evidence record as stored.
+type Evidence struct {
+	KeyID    string
+	Document []byte // the signed JSON, byte for byte
+}
+
+// GetEvidence returns a tenant's evidence of a verification.
+func (s *Store) GetEvidence(ctx context.Context, tenantID, verificationID string) (Evidence, error) {
+	var e Evidence
+	err := s.pool.QueryRow(ctx, `select key_id, document from evidence where tenant_id = $1 and verification_id = $2`,
+		tenantID, verificationID).Scan(&e.KeyID, &e.Document)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Evidence{}, ErrNotFound
+	}
+	if err != nil {
+		return Evidence{}, fmt.Errorf("store: evidence: %w", err)
+	}
+	return e, nil
+}
+
 // Record projects a workflow state into the read model (only if it is newer
-// than what is stored) and appends its events, in one transaction.
-func (s *Store) Record(ctx context.Context, in contract.RecordInput) error {
+// than what is stored), appends its events and stores ev (when not nil),
+// in one transaction.
+func (s *Store) Record(ctx context.Context, in contract.RecordInput, ev *Evidence) error {
 	attempts, err := json.Marshal(in.State.Attempts)
 	if err != nil {
 		return fmt.Errorf("store: record: %w", err)
@@ -322,6 +363,12 @@ func (s *Store) Record(ctx context.Context, in contract.RecordInput) error {
 				[]string{"verification_id", "tenant_id", "type", "channel", "detail", "occurred_at"},
 				pgx.CopyFromRows(rows)); err != nil {
 				return fmt.Errorf("append events: %w", err)
+			}
+		}
+		if ev != nil {
+			if _, err := tx.Exec(ctx, `insert into evidence (verification_id, tenant_id, key_id, document) values ($1, $2, $3, $4)
+				on conflict (verification_id) do nothing`, in.VerificationID, in.TenantID, ev.KeyID, ev.Document); err != nil {
+				return fmt.Errorf("store evidence: %w", err)
 			}
 		}
 		return nil

@@ -50,9 +50,10 @@ func validateInput(in contract.VerificationInput) error {
 
 // sendRequest asks the main loop to send the code over one channel.
 type sendRequest struct {
-	channel contract.Channel
-	planIdx int // position in the plan the failover continues from
-	reason  string
+	channel    contract.Channel
+	planIdx    int // position in the plan the failover continues from
+	reason     string
+	generation int // the code's generation (a new code on resend increments it)
 }
 
 // step is the wait after one send: it ends on a delivery, on a failure or
@@ -70,6 +71,7 @@ type verification struct {
 	state contract.State
 
 	codeHashes []string
+	codeGen    int // generation of the codes in codeHashes
 	pending    *sendRequest
 	step       *step
 	cur        int // plan index of the latest send
@@ -80,6 +82,8 @@ type verification struct {
 	events []contract.Event
 	// projections running (they may run in handlers and coroutines)
 	inflight int
+	// evidence waits for the next projection (approval of a signature)
+	evidence *contract.EvidenceInput
 }
 
 func (v *verification) register(ctx workflow.Context) error {
@@ -211,7 +215,7 @@ func (v *verification) resolveStep(ctx workflow.Context) {
 		return // nothing more to try: wait for checks, expiry, or all failed
 	}
 	v.emit(ctx, "failed_over", a.Channel, reason)
-	v.pending = &sendRequest{channel: v.in.Plan.Channels[next], planIdx: next, reason: "failover"}
+	v.pending = &sendRequest{channel: v.in.Plan.Channels[next], planIdx: next, reason: "failover", generation: v.codeGen}
 }
 
 // nextChannel returns the first plan index at or after from whose channel
@@ -261,7 +265,7 @@ func (v *verification) send(ctx workflow.Context, req *sendRequest) {
 	err := workflow.ExecuteActivity(actx, contract.ActivitySendCode, contract.SendInput{
 		VerificationID: v.in.ID, TenantID: v.in.TenantID, Mode: v.in.Mode, Kind: v.in.Kind,
 		Seq: v.state.Attempts[idx].Seq, Channel: req.channel, To: v.in.To, Locale: v.in.Locale,
-		CodeLength: v.in.Policy.Length, TTL: v.in.Policy.TTL,
+		CodeLength: v.in.Policy.Length, Generation: req.generation, TTL: v.in.Policy.TTL,
 		Transaction: v.in.Transaction, Document: v.in.Document,
 	}).Get(ctx, &res)
 
@@ -279,7 +283,12 @@ func (v *verification) send(ctx workflow.Context, req *sendRequest) {
 	if a.Status.Rank() < contract.AttemptSent.Rank() {
 		a.Status = contract.AttemptSent
 	}
-	if otp.ValidHash(res.CodeHash) && !containsHash(v.codeHashes, res.CodeHash) {
+	switch {
+	case !otp.ValidHash(res.CodeHash):
+	case req.generation > v.codeGen:
+		// A new code replaces the ones sent before.
+		v.codeHashes, v.codeGen = []string{res.CodeHash}, req.generation
+	case !containsHash(v.codeHashes, res.CodeHash):
 		v.codeHashes = append(v.codeHashes, res.CodeHash)
 	}
 	v.emit(ctx, "sent", a.Channel, res.Provider)
@@ -365,6 +374,10 @@ func (v *verification) applyReceipt(ctx workflow.Context, i int, r contract.Rece
 		}
 	}
 	a.UpdatedAt = workflow.Now(ctx)
+	if r.Status.Delivered() && a.DeliveredAt == nil {
+		at := a.UpdatedAt
+		a.DeliveredAt = &at
+	}
 	v.emit(ctx, string(r.Status), a.Channel, r.Error)
 	return true
 }
@@ -405,9 +418,9 @@ func (v *verification) project(ctx workflow.Context) {
 	v.state.Version++
 	in := contract.RecordInput{
 		VerificationID: v.in.ID, TenantID: v.in.TenantID,
-		State: cloneState(v.state), Events: v.events,
+		State: cloneState(v.state), Events: v.events, Evidence: v.evidence,
 	}
-	v.events = nil
+	v.events, v.evidence = nil, nil
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		ScheduleToCloseTimeout: 10 * time.Minute,
 		StartToCloseTimeout:    10 * time.Second,
@@ -451,6 +464,7 @@ func (v *verification) check(ctx workflow.Context, in contract.CheckInput) (cont
 		outcome = contract.CheckWrongCode
 	}
 	if outcome == contract.CheckApproved {
+		v.evidence = v.signatureEvidence(ctx)
 		v.finish(ctx, contract.StatusApproved, "")
 	} else {
 		v.state.ChecksLeft--
@@ -463,6 +477,29 @@ func (v *verification) check(ctx workflow.Context, in contract.CheckInput) (cont
 		}
 	}
 	return contract.CheckResult{Outcome: outcome, State: cloneState(v.state)}, nil
+}
+
+// signatureEvidence describes an approved signature for its evidence
+// record: the document, and the attempt whose code was used — the latest
+// delivered one, else the latest sent.
+func (v *verification) signatureEvidence(ctx workflow.Context) *contract.EvidenceInput {
+	if v.in.Kind != contract.KindSignature || v.in.Document == nil || len(v.state.Attempts) == 0 {
+		return nil
+	}
+	best := -1
+	for i, a := range v.state.Attempts {
+		if a.Status.Delivered() || (best < 0 || !v.state.Attempts[best].Status.Delivered()) && a.SentAt != nil {
+			best = i
+		}
+	}
+	if best < 0 {
+		best = len(v.state.Attempts) - 1
+	}
+	a := v.state.Attempts[best]
+	return &contract.EvidenceInput{
+		Kind: v.in.Kind, Document: *v.in.Document, Channel: a.Channel, Destination: a.Channel.Destination(v.in.To),
+		SentAt: a.SentAt, DeliveredAt: a.DeliveredAt, ApprovedAt: workflow.Now(ctx), ClientIP: v.in.ClientIP,
+	}
 }
 
 // resendTarget picks the channel of a resend, or returns an error.
@@ -485,7 +522,7 @@ func (v *verification) resendTarget(ctx workflow.Context, in contract.ResendInpu
 		if next < 0 {
 			next = max(v.cur, 0)
 		}
-		return &sendRequest{channel: v.in.Plan.Channels[next], planIdx: next, reason: "resend"}, nil
+		return &sendRequest{channel: v.in.Plan.Channels[next], planIdx: next, reason: "resend", generation: v.resendGeneration()}, nil
 	}
 	if !in.Channel.Valid() || in.Channel.Destination(v.in.To) == "" {
 		return nil, temporal.NewApplicationError("channel has no destination", contract.ErrTypeInvalidArgument)
@@ -497,7 +534,15 @@ func (v *verification) resendTarget(ctx workflow.Context, in contract.ResendInpu
 			break
 		}
 	}
-	return &sendRequest{channel: in.Channel, planIdx: planIdx, reason: "resend"}, nil
+	return &sendRequest{channel: in.Channel, planIdx: planIdx, reason: "resend", generation: v.resendGeneration()}, nil
+}
+
+// resendGeneration is the code generation a resend sends.
+func (v *verification) resendGeneration() int {
+	if v.in.Policy.NewCodeOnResend {
+		return v.codeGen + 1
+	}
+	return v.codeGen
 }
 
 func (v *verification) validateResend(ctx workflow.Context, in contract.ResendInput) error {

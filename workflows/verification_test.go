@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -81,7 +82,12 @@ func newHarness(t *testing.T) *harness {
 
 func msgID(seq int) string { return fmt.Sprintf("M%d", seq) }
 
-func (h *harness) code() string { return h.secrets.Code(h.in.ID, 0, h.in.Policy.Length) }
+func (h *harness) code() string { return h.codeOf(0) }
+
+// codeOf is the code of generation gen, bound to the verification's binding.
+func (h *harness) codeOf(gen int) string {
+	return h.secrets.Code(h.in.ID, gen, contract.BindingDigest(h.in.Transaction, h.in.Document), h.in.Policy.Length)
+}
 
 func (h *harness) at(d time.Duration, f func()) { h.env.RegisterDelayedCallback(f, d) }
 
@@ -133,7 +139,7 @@ func (h *harness) sendCode(ctx context.Context, in contract.SendInput) (contract
 	if sc.err != nil {
 		return contract.SendResult{}, sc.err
 	}
-	code := h.secrets.Code(in.VerificationID, 0, in.CodeLength)
+	code := h.secrets.Code(in.VerificationID, in.Generation, contract.BindingDigest(in.Transaction, in.Document), in.CodeLength)
 	return contract.SendResult{Provider: "fake", MessageID: msgID(in.Seq), CodeHash: h.secrets.Hash(in.VerificationID, code)}, nil
 }
 
@@ -412,4 +418,59 @@ func TestQueryState(t *testing.T) {
 	h.run()
 	require.Equal(t, contract.StatusPending, q.Status)
 	require.Len(t, q.Attempts, 1)
+}
+
+func TestNewCodeOnResendReplacesTheOldOne(t *testing.T) {
+	h := newHarness(t)
+	h.in.Policy.NewCodeOnResend = true
+	if h.codeOf(0) == h.codeOf(1) {
+		t.Skip("generations collide")
+	}
+	h.receipt(time.Second, 1, 1, contract.AttemptDelivered, "")
+	h.update(31*time.Second, contract.UpdateResend, contract.ResendInput{})
+	old := h.check(40*time.Second, h.codeOf(0))
+	fresh := h.check(41*time.Second, h.codeOf(1))
+	st := h.run()
+	require.Equal(t, contract.CheckWrongCode, old.check.Outcome, "the first code no longer works")
+	require.Equal(t, contract.CheckApproved, fresh.check.Outcome)
+	require.Equal(t, contract.StatusApproved, st.Status)
+}
+
+func TestSameCodeOnResendByDefault(t *testing.T) {
+	h := newHarness(t)
+	h.receipt(time.Second, 1, 1, contract.AttemptDelivered, "")
+	h.update(31*time.Second, contract.UpdateResend, contract.ResendInput{})
+	c := h.check(40*time.Second, h.codeOf(0))
+	h.run()
+	require.Equal(t, contract.CheckApproved, c.check.Outcome)
+}
+
+func TestSignatureApprovalCarriesEvidence(t *testing.T) {
+	h := newHarness(t)
+	h.in.Kind = contract.KindSignature
+	h.in.ClientIP = "203.0.113.7"
+	h.in.Document = &contract.Document{SHA256: strings.Repeat("ab", 32), Title: "Contract"}
+	h.in.BindingDigest = contract.BindingDigest(nil, h.in.Document)
+	h.receipt(time.Second, 1, 1, contract.AttemptFailed, "not_on_whatsapp")
+	h.receipt(2*time.Second, 2, 2, contract.AttemptDelivered, "")
+	h.check(3*time.Second, h.code())
+	st := h.run()
+	require.Equal(t, contract.StatusApproved, st.Status)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var ev []*contract.EvidenceInput
+	for _, r := range h.records {
+		if r.Evidence != nil {
+			ev = append(ev, r.Evidence)
+			require.Equal(t, contract.StatusApproved, r.State.Status, "evidence travels with the approved state")
+		}
+	}
+	require.Len(t, ev, 1)
+	e := ev[0]
+	require.Equal(t, contract.ChannelSMS, e.Channel)
+	require.Equal(t, "+15005550000", e.Destination)
+	require.Equal(t, "203.0.113.7", e.ClientIP)
+	require.NotNil(t, e.DeliveredAt)
+	require.Equal(t, 2*time.Second, e.DeliveredAt.Sub(h.start))
+	require.Equal(t, 3*time.Second, e.ApprovedAt.Sub(h.start))
 }

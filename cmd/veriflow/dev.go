@@ -15,6 +15,7 @@ import (
 
 	"github.com/veriflow/veriflow/config"
 	"github.com/veriflow/veriflow/contract"
+	"github.com/veriflow/veriflow/evidence"
 	"github.com/veriflow/veriflow/internal/app"
 	"github.com/veriflow/veriflow/internal/devstack"
 )
@@ -67,6 +68,13 @@ func runDev(ctx context.Context, cfg config.Config, args []string, out io.Writer
 		}
 		defer func() { step("stopping Postgres"); _ = pg.Stop() }()
 		cfg.DatabaseURL = pg.URL()
+	}
+	if cfg.EvidenceKeys == "" {
+		kid, seed, err := evidence.GenerateKey(time.Now())
+		if err != nil {
+			return err
+		}
+		cfg.EvidenceKeys = kid + ":" + seed
 	}
 	if len(cfg.CodeSecret) == 0 {
 		b := make([]byte, 32)

@@ -19,11 +19,14 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/veriflow/veriflow/apikey"
 	"github.com/veriflow/veriflow/config"
 	"github.com/veriflow/veriflow/contract"
+	"github.com/veriflow/veriflow/evidence"
 	"github.com/veriflow/veriflow/internal/app"
 	"github.com/veriflow/veriflow/store"
 )
@@ -39,6 +42,9 @@ Usage:
   veriflow apikey create --tenant T [--mode test|live]
                                              create an API key (and the tenant) and print it once
   veriflow apikey revoke KEY_ID              revoke an API key
+  veriflow evidence verify FILE --keys KEYS  check a signature's evidence offline against the public
+                                             keys (the body of GET /v1/keys saved to a file)
+  veriflow evidence keygen                   print a new evidence signing key for VERIFLOW_EVIDENCE_KEYS
 
 Configuration is read from the environment; see README.md.
 `
@@ -78,8 +84,52 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		})
 	case "apikey":
 		return runAPIKey(ctx, cfg, args[1:], out)
+	case "evidence":
+		return runEvidence(args[1:], out)
 	}
 	return fmt.Errorf("unknown command %q (try veriflow --help)", args[0])
+}
+
+func runEvidence(args []string, out io.Writer) error {
+	const usage = "usage: veriflow evidence verify FILE --keys KEYS.json | veriflow evidence keygen"
+	if len(args) == 0 {
+		return errors.New(usage)
+	}
+	switch args[0] {
+	case "keygen":
+		kid, seed, err := evidence.GenerateKey(time.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "VERIFLOW_EVIDENCE_KEYS=%s:%s\n# to rotate, put a new key first and keep the old ones after it\n", kid, seed)
+		return nil
+	case "verify":
+		fs := flag.NewFlagSet("evidence verify", flag.ContinueOnError)
+		keys := fs.String("keys", "", "public keys file (the body of GET /v1/keys)")
+		var file string
+		rest := args[1:]
+		if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+			file, rest = rest[0], rest[1:]
+		}
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		if file == "" && fs.NArg() == 1 {
+			file = fs.Arg(0)
+		}
+		if file == "" || *keys == "" {
+			return errors.New(usage)
+		}
+		r, err := evidence.VerifyFile(file, *keys)
+		if err != nil {
+			return fmt.Errorf("evidence NOT valid: %w", err)
+		}
+		fmt.Fprintf(out, "evidence valid\n  verification %s (tenant %s, %s)\n  document     %q sha256 %s\n  signer       %s %s via %s\n  approved at  %s\n",
+			r.VerificationID, r.TenantID, r.Kind, r.Document.Title, r.Document.SHA256,
+			r.Destination.Type, r.Destination.Masked, r.Channel, r.ApprovedAt.Format(time.RFC3339))
+		return nil
+	}
+	return fmt.Errorf("unknown evidence command %q", args[0])
 }
 
 func withStore(ctx context.Context, cfg config.Config, f func(*store.Store) error) error {

@@ -21,6 +21,7 @@ import (
 	"github.com/veriflow/veriflow/api"
 	"github.com/veriflow/veriflow/config"
 	"github.com/veriflow/veriflow/contract"
+	"github.com/veriflow/veriflow/evidence"
 	"github.com/veriflow/veriflow/otp"
 	"github.com/veriflow/veriflow/provider"
 	"github.com/veriflow/veriflow/provider/email"
@@ -48,6 +49,7 @@ type App struct {
 	Store    *store.Store
 	Temporal client.Client
 	Secrets  *otp.Secrets
+	Evidence *evidence.Keyring
 	// ProviderHTTPClient, when set, carries the providers' API calls (tests
 	// point it at mocks); nil uses each adapter's default client.
 	ProviderHTTPClient *http.Client
@@ -62,6 +64,10 @@ func Open(ctx context.Context, c config.Config, log *slog.Logger) (*App, error) 
 	if err != nil {
 		return nil, err
 	}
+	keys, err := evidence.ParseKeyring(c.EvidenceKeys)
+	if err != nil {
+		return nil, fmt.Errorf("VERIFLOW_EVIDENCE_KEYS: %w", err)
+	}
 	st, err := store.Open(ctx, c.DatabaseURL)
 	if err != nil {
 		return nil, err
@@ -75,7 +81,7 @@ func Open(ctx context.Context, c config.Config, log *slog.Logger) (*App, error) 
 		st.Close()
 		return nil, fmt.Errorf("temporal: dial %s: %w", c.TemporalAddress, err)
 	}
-	return &App{Config: c, Log: log, Store: st, Temporal: tc, Secrets: secrets}, nil
+	return &App{Config: c, Log: log, Store: st, Temporal: tc, Secrets: secrets, Evidence: keys}, nil
 }
 
 // Close closes the connections.
@@ -99,6 +105,7 @@ func (a *App) RunWorker(ctx context.Context) error {
 		Providers: router,
 		Secrets:   a.Secrets,
 		Receipts:  rs,
+		Evidence:  a.Evidence,
 		Log:       a.Log,
 	}
 	w := worker.New(a.Temporal, acts, sdkworker.Options{WorkerStopTimeout: a.Config.ShutdownTimeout})
@@ -187,7 +194,8 @@ func (a *App) Handler() http.Handler {
 	if pc.Twilio.Enabled() {
 		wh.Twilio = twilio.NewSignatureVerifier(pc.Twilio.AuthToken, pc.Twilio.AuthTokenSecondary)
 	}
-	return api.New(api.Deps{Store: a.Store, Temporal: a.Temporal, Secrets: a.Secrets, Log: a.Log, Webhooks: wh})
+	return api.New(api.Deps{Store: a.Store, Temporal: a.Temporal, Secrets: a.Secrets, Log: a.Log, Webhooks: wh,
+		Policies: a.Config.Policies, Evidence: a.Evidence})
 }
 
 // ServeAPI serves the API on ln until ctx is done, then drains in-flight
