@@ -25,7 +25,8 @@ func TestBadValuesAndRedaction(t *testing.T) {
 	if _, err := FromEnv(env(map[string]string{"VERIFLOW_SANDBOX_RECEIPT_DELAY": "soon", "VERIFLOW_LOG_FORMAT": "xml"})); err == nil {
 		t.Fatal("bad values accepted")
 	}
-	c, err := FromEnv(env(map[string]string{"DATABASE_URL": "postgres://app:hunter2@db:5432/veriflow", "VERIFLOW_CODE_SECRET": strings.Repeat("x", 32)}))
+	c, err := FromEnv(env(map[string]string{"DATABASE_URL": "postgres://app:hunter2@db:5432/veriflow", "VERIFLOW_CODE_SECRET": strings.Repeat("x", 32),
+		"VERIFLOW_EVIDENCE_KEYS": "ev-1:c2VlZA"}))
 	if err != nil || c.Validate() != nil {
 		t.Fatal(err, c.Validate())
 	}

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,6 +42,27 @@ type stack struct {
 	// initech is a live tenant routed through the fake providers.
 	initech string
 	fakes   *fakeProviders
+	// logs captures everything the API and worker log; dbURL is their database.
+	logs  *syncBuffer
+	dbURL string
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 var (
@@ -60,10 +82,12 @@ func run(m *testing.M) int {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logs := &syncBuffer{}
+	var logOut io.Writer = logs
 	if os.Getenv("VERIFLOW_E2E_LOG") != "" {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		logOut = io.MultiWriter(logs, os.Stderr)
 	}
+	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
 	dbURL := os.Getenv("DATABASE_URL")
 	if dbURL == "" {
@@ -128,7 +152,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e: migrate:", err)
 		return 1
 	}
-	env = &stack{app: a, fakes: fakes}
+	env = &stack{app: a, fakes: fakes, logs: logs, dbURL: dbURL}
 	for _, k := range []struct {
 		dst    *string
 		tenant string

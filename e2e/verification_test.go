@@ -357,11 +357,18 @@ func (s *stack) countVerifications(t *testing.T, tenant string) int {
 	return n
 }
 
-func TestHealth(t *testing.T) {
+func TestHealthAndSecurityHeaders(t *testing.T) {
 	s := need(t)
 	for _, path := range []string{"/healthz", "/readyz"} {
 		if r := s.call(t, "GET", path, "", nil); r.Status != 200 {
 			t.Errorf("%s: %d %s", path, r.Status, r.Body)
+		}
+	}
+	for _, r := range []response{s.call(t, "GET", "/v1/verifications/vf_x", s.acme, nil), s.call(t, "POST", "/v1/verifications", s.acme, "{")} {
+		for h, want := range map[string]string{"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store", "X-Frame-Options": "DENY"} {
+			if got := r.Header.Get(h); got != want {
+				t.Errorf("%s = %q, want %q", h, got, want)
+			}
 		}
 	}
 }
