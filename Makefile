@@ -38,11 +38,18 @@ PKGS         ?= ./...
 # Arguments for `make dev`, e.g. make dev DEV_ARGS='...'.
 DEV_ARGS     ?=
 
+# ---- fuzz settings -----------------------------------------------------------
+# `make fuzz` runs every Fuzz* target of FUZZ_PKGS for FUZZTIME each.
+FUZZTIME   ?= 10s
+FUZZ_PKGS  ?= ./api ./provider/twilio ./provider/meta
+# Extra flags for go test -fuzz, e.g. FUZZ_FLAGS=-parallel=1.
+FUZZ_FLAGS ?=
+
 # Start of this make invocation, so `make test` can report the wall time
 # including its prerequisites (Temporal CLI, lint).
 MAKE_START := $(shell date +%s)
 
-.PHONY: help temporal-cli prism tools build dev lint fmt-check test unit record-histories clean
+.PHONY: help temporal-cli prism tools build dev lint fmt-check test unit fuzz record-histories clean
 
 help: ## list the targets
 	@echo "Usage: make <target>"
@@ -107,9 +114,41 @@ test: temporal-cli prism lint ## lint, then all tests with -race; Postgres, Temp
 unit: ## quick tests (go test -short), no Postgres or Temporal needed
 	$(GO) test -short $(PKGS)
 
-record-histories: temporal-cli ## re-record workflow histories for the replay test (workflows/testdata/histories)
-	mkdir -p workflows/testdata/histories
-	VERIFLOW_RECORD_HISTORIES=$(CURDIR)/workflows/testdata/histories $(GO) test -count=1 -run 'TestSandboxNumbers|TestWrongCodeThenMaxChecks|TestResendAndCancel|TestResendAfterCooldown|TestTransactionBinding' ./e2e
+# Each target runs even when an earlier one failed (a crasher is written to
+# the package's testdata/fuzz/<target>/); the table at the end gives the
+# executions of each, read from the last "fuzz: elapsed: …, execs: N" line.
+fuzz: ## run each fuzz target of FUZZ_PKGS for FUZZTIME (default 10s), one after the other; prints executions per target
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	rows=(); failed=0; \
+	row() { rows+=("$$(printf '%-20s %-28s %12s %9s  %s' "$$@")"); }; \
+	for pkg in $(FUZZ_PKGS); do \
+		if ! list=$$($(GO) test -list '^Fuzz' "$$pkg" 2>&1); then \
+			echo "$$list" >&2; row "$$pkg" "-" "-" "-" "FAIL (build)"; failed=1; continue; \
+		fi; \
+		for target in $$(grep '^Fuzz' <<<"$$list" || true); do \
+			echo "==> $$pkg $$target for $(FUZZTIME)"; \
+			log="$$tmp/$$target.log"; rc=0; \
+			$(GO) test -run='^$$' -fuzz="^$$target\$$" -fuzztime=$(FUZZTIME) $(FUZZ_FLAGS) "$$pkg" 2>&1 | tee "$$log" || rc=$$?; \
+			last=$$(grep '^fuzz: elapsed: .*execs: ' "$$log" | tail -n 1 || true); \
+			execs=$$(sed -n 's/.*execs: \([0-9]*\).*/\1/p' <<<"$$last"); \
+			elapsed=$$(sed -n 's/^fuzz: elapsed: \([^,]*\),.*/\1/p' <<<"$$last"); \
+			if (( rc )); then \
+				crasher=$$(sed -n 's/.*Failing input written to \(.*\)/\1/p' "$$log" | head -n 1); \
+				row "$$pkg" "$$target" "$${execs:--}" "$${elapsed:--}" "FAIL $${crasher:+($$pkg/$$crasher)}"; failed=1; \
+			else \
+				row "$$pkg" "$$target" "$${execs:--}" "$${elapsed:--}" "ok"; \
+			fi; \
+		done; \
+	done; \
+	echo; echo "fuzz summary (FUZZTIME=$(FUZZTIME))"; \
+	printf '%-20s %-28s %12s %9s  %s\n' package target execs elapsed result; \
+	printf '%s\n' "$${rows[@]}"; \
+	if (( failed )); then echo "fuzz FAILED" >&2; exit 1; fi
+
+record-histories: temporal-cli ## record workflow histories for the replay test into workflows/testdata/histories/<date>-<commit>/
+	dir=workflows/testdata/histories/$$(date -u +%Y%m%d)-$$(git rev-parse --short HEAD); mkdir -p $$dir; \
+	VERIFLOW_RECORD_HISTORIES=$(CURDIR)/$$dir $(GO) test -count=1 -run 'TestSandboxNumbers|TestWrongCodeThenMaxChecks|TestResendAndCancel|TestResendAfterCooldown|TestTransactionBinding|TestSignatureEvidence' ./e2e; \
+	echo "recorded into $$dir"
 
 clean: ## remove bin/ (keeps .dev/ and its slow-to-build tools)
 	rm -rf $(BIN_DIR)

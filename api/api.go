@@ -48,6 +48,8 @@ type Deps struct {
 	Policies policy.Config
 	// Evidence holds the evidence keys; GET /v1/keys serves their public halves.
 	Evidence *evidence.Keyring
+	// Codec, when set, is the Temporal codec server mounted at /codec/.
+	Codec http.Handler
 }
 
 // Server serves the HTTP API.
@@ -74,6 +76,10 @@ func New(d Deps) *Server {
 	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	e.GET("/readyz", s.ready)
 	s.registerWebhooks(e)
+	if d.Codec != nil {
+		// The codec server authenticates and answers CORS itself.
+		e.Any("/codec/*path", gin.WrapH(d.Codec))
+	}
 
 	v1 := e.Group("/v1", s.authenticate)
 	v1.POST("/verifications", s.start)

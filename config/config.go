@@ -43,6 +43,15 @@ type Config struct {
 	// EvidenceKeys are the Ed25519 keys signing signature evidence,
 	// "kid:base64seed,…", the first one active (VERIFLOW_EVIDENCE_KEYS).
 	EvidenceKeys string
+	// PayloadKeys are the AES-256 keys encrypting Temporal payloads,
+	// "kid:base64key,…", the first one encrypting (VERIFLOW_PAYLOAD_KEYS).
+	PayloadKeys string
+	// CodecToken authenticates the codec server (VERIFLOW_CODEC_TOKEN);
+	// without it only loopback callers from CodecOrigins are served.
+	CodecToken string
+	// CodecOrigins are the Temporal UI origins allowed to call the codec
+	// server (VERIFLOW_CODEC_ORIGINS, comma separated).
+	CodecOrigins []string
 }
 
 // FromEnv reads the configuration with getenv (os.Getenv in production).
@@ -67,6 +76,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		CodeSecret:        []byte(getenv("VERIFLOW_CODE_SECRET")),
 		LogFormat:         get("VERIFLOW_LOG_FORMAT", "json"),
 		EvidenceKeys:      getenv("VERIFLOW_EVIDENCE_KEYS"),
+		PayloadKeys:       getenv("VERIFLOW_PAYLOAD_KEYS"),
+		CodecToken:        getenv("VERIFLOW_CODEC_TOKEN"),
+	}
+	for _, o := range strings.Split(get("VERIFLOW_CODEC_ORIGINS", ""), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.CodecOrigins = append(c.CodecOrigins, o)
+		}
 	}
 	var errs []error
 	if c.Providers, err = providersFromEnv(func(k string) string { return get(k, "") }, f.routes()); err != nil {
@@ -97,6 +113,9 @@ func (c Config) Validate() error {
 	}
 	if len(c.CodeSecret) < otp.MinSecretLen {
 		errs = append(errs, fmt.Errorf("VERIFLOW_CODE_SECRET must have at least %d bytes (try: openssl rand -hex 32)", otp.MinSecretLen))
+	}
+	if c.PayloadKeys == "" {
+		errs = append(errs, errors.New("VERIFLOW_PAYLOAD_KEYS is required (try: veriflow codec keygen)"))
 	}
 	if c.EvidenceKeys == "" {
 		errs = append(errs, errors.New("VERIFLOW_EVIDENCE_KEYS is required (try: veriflow evidence keygen)"))

@@ -26,7 +26,7 @@ func TestBadValuesAndRedaction(t *testing.T) {
 		t.Fatal("bad values accepted")
 	}
 	c, err := FromEnv(env(map[string]string{"DATABASE_URL": "postgres://app:hunter2@db:5432/veriflow", "VERIFLOW_CODE_SECRET": strings.Repeat("x", 32),
-		"VERIFLOW_EVIDENCE_KEYS": "ev-1:c2VlZA"}))
+		"VERIFLOW_EVIDENCE_KEYS": "ev-1:c2VlZA", "VERIFLOW_PAYLOAD_KEYS": "pk-1:a2V5"}))
 	if err != nil || c.Validate() != nil {
 		t.Fatal(err, c.Validate())
 	}

@@ -78,6 +78,7 @@ func TestSignatureEvidence(t *testing.T) {
 	if r := s.call(t, "POST", "/v1/verifications/"+v.ID+"/check", s.acme, map[string]any{"code": code, "document": doc}); r.verification(t).Status != "approved" {
 		t.Fatalf("check: %s", r.Body)
 	}
+	s.recordHistory(t, "signature_evidence", v.ID)
 	ev := s.call(t, "GET", "/v1/verifications/"+v.ID+"/evidence", s.acme, nil)
 	keys := s.call(t, "GET", "/v1/keys", s.acme, nil)
 	if ev.Status != 200 || keys.Status != 200 {

@@ -160,3 +160,34 @@ func decodeHexRuns(row string) string {
 	}
 	return out.String()
 }
+
+// TestCodecServer decodes an encrypted history payload through the codec
+// server, as the Temporal UI does, and refuses callers without the token.
+func TestCodecServer(t *testing.T) {
+	s := need(t)
+	v := s.start(t, s.acme, map[string]any{"kind": "signup", "to": map[string]string{"phone": "+393339990099"}})
+	ctx := context.Background()
+	it := s.app.Temporal.GetWorkflowHistory(ctx, "verification/"+v.ID, "", false, 0)
+	first, err := it.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	input := first.GetWorkflowExecutionStartedEventAttributes().GetInput()
+	body, err := protojson.Marshal(input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(decodedPayloads(t, body)), "+393339990099") {
+		t.Fatal("the workflow input is stored in clear")
+	}
+	if r := s.postWebhook(t, "/codec/decode", "application/json", body); r.Status != 401 && r.Status != 403 {
+		t.Fatalf("decode without a token: %d %s", r.Status, r.Body)
+	}
+	r := s.postWebhook(t, "/codec/decode", "application/json", body, "Authorization", "Bearer "+codecToken, "X-Namespace", "default")
+	if r.Status != 200 {
+		t.Fatalf("decode: %d %s", r.Status, r.Body)
+	}
+	if decoded := string(decodedPayloads(t, r.Body)); !strings.Contains(decoded, "+393339990099") || !strings.Contains(decoded, `"kind":"signup"`) {
+		t.Fatalf("decoded payload: %s", decoded)
+	}
+}

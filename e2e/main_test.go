@@ -18,11 +18,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/veriflow/veriflow/apikey"
+	"github.com/veriflow/veriflow/codec"
 	"github.com/veriflow/veriflow/config"
 	"github.com/veriflow/veriflow/contract"
 	"github.com/veriflow/veriflow/evidence"
@@ -130,12 +133,19 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e: evidence key:", err)
 		return 1
 	}
+	pkid, pkey, err := codec.GenerateKey(time.Now())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: payload key:", err)
+		return 1
+	}
 	cfg := config.Config{
 		DatabaseURL: dbURL, TemporalAddress: tmp.Addr, TemporalNamespace: "default",
 		CodeSecret: []byte(hex.EncodeToString(secret)), SandboxReceiptDelay: 50 * time.Millisecond,
 		ShutdownTimeout: 5 * time.Second,
 		Providers:       providerConfig("http://"+ln.Addr().String(), fakes.server.URL),
 		EvidenceKeys:    kid + ":" + seed,
+		PayloadKeys:     payloadKeys(pkid + ":" + pkey),
+		CodecToken:      codecToken,
 	}
 	a, err := app.Open(ctx, cfg, log)
 	if err != nil {
@@ -377,4 +387,22 @@ func urlEscape(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// payloadKeys returns fresh keys, or — when recording histories for the
+// replay test — the test-only key those histories are encrypted with.
+func payloadKeys(fresh string) string {
+	if os.Getenv("VERIFLOW_RECORD_HISTORIES") == "" {
+		return fresh
+	}
+	b, err := os.ReadFile(filepath.Join("..", "workflows", "testdata", "payload-keys.txt"))
+	if err != nil {
+		return fresh
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			return line
+		}
+	}
+	return fresh
 }

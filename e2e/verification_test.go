@@ -11,8 +11,11 @@ import (
 	"testing"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/veriflow/veriflow/codec"
 )
 
 type attemptWant struct{ channel, status, err string }
@@ -411,7 +414,7 @@ func TestTemporalView(t *testing.T) {
 			t.Fatal(err)
 		}
 		history.Write(b)
-		history.Write(decodedPayloads(t, b))
+		history.Write(s.decryptedPayloads(t, b))
 	}
 	h := history.String()
 	if !strings.Contains(h, "code_hash") || !strings.Contains(h, `"status":"approved"`) {
@@ -420,6 +423,47 @@ func TestTemporalView(t *testing.T) {
 	if strings.Contains(h, code) {
 		t.Fatal("the code is in the workflow history")
 	}
+}
+
+// decryptedPayloads returns the decrypted data of every encrypted payload
+// in a protojson-encoded history event, as an engineer with the payload
+// keys (through the codec server) reads them.
+func (s *stack) decryptedPayloads(t *testing.T, event []byte) []byte {
+	t.Helper()
+	var tree any
+	if err := json.Unmarshal(event, &tree); err != nil {
+		t.Fatal(err)
+	}
+	c := codec.NewCodec(s.app.PayloadKeys)
+	var out []byte
+	var walk func(any)
+	walk = func(n any) {
+		switch x := n.(type) {
+		case map[string]any:
+			if md, ok := x["metadata"].(map[string]any); ok {
+				if data, ok := x["data"].(string); ok {
+					p := &commonpb.Payload{Metadata: map[string][]byte{}}
+					for k, v := range md {
+						b, _ := base64.StdEncoding.DecodeString(fmt.Sprint(v))
+						p.Metadata[k] = b
+					}
+					p.Data, _ = base64.StdEncoding.DecodeString(data)
+					if dec, err := c.Decode([]*commonpb.Payload{p}); err == nil {
+						out = append(out, dec[0].GetData()...)
+					}
+				}
+			}
+			for _, v := range x {
+				walk(v)
+			}
+		case []any:
+			for _, v := range x {
+				walk(v)
+			}
+		}
+	}
+	walk(tree)
+	return out
 }
 
 // decodedPayloads returns the decoded "data" of every payload in a

@@ -11,8 +11,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/veriflow/veriflow/codec"
 	"github.com/veriflow/veriflow/config"
 	"github.com/veriflow/veriflow/contract"
 	"github.com/veriflow/veriflow/evidence"
@@ -53,12 +55,15 @@ func runDev(ctx context.Context, cfg config.Config, args []string, out io.Writer
 			return err
 		}
 		defer func() { _ = tlogFile.Close() }()
-		t, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{Addr: cfg.TemporalAddress, UIPort: *uiPort, Output: tlogFile, Log: log})
+		t, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{Addr: cfg.TemporalAddress, UIPort: *uiPort, Output: tlogFile, Log: log,
+			CodecEndpoint: "http://" + ln.Addr().String() + "/codec"})
 		if err != nil {
 			return err
 		}
 		defer func() { step("stopping Temporal"); t.Stop() }()
 		uiURL = t.UIURL
+		// The UI decodes payloads through the API's codec server.
+		cfg.CodecOrigins = append(cfg.CodecOrigins, t.UIURL, strings.Replace(t.UIURL, "127.0.0.1", "localhost", 1))
 	}
 	if cfg.DatabaseURL == "" {
 		step("starting a throwaway Postgres")
@@ -68,6 +73,13 @@ func runDev(ctx context.Context, cfg config.Config, args []string, out io.Writer
 		}
 		defer func() { step("stopping Postgres"); _ = pg.Stop() }()
 		cfg.DatabaseURL = pg.URL()
+	}
+	if cfg.PayloadKeys == "" {
+		kid, key, err := codec.GenerateKey(time.Now())
+		if err != nil {
+			return err
+		}
+		cfg.PayloadKeys = kid + ":" + key
 	}
 	if cfg.EvidenceKeys == "" {
 		kid, seed, err := evidence.GenerateKey(time.Now())
@@ -110,7 +122,7 @@ func runDev(ctx context.Context, cfg config.Config, args []string, out io.Writer
 Veriflow is ready (%.1fs).
 
   API          %s
-  Temporal UI  %s
+  Temporal UI  %s   (payloads decoded through %s/codec)
   Test key     %s   (tenant "dev", test mode: sandbox only)
 
 Try it:
@@ -119,7 +131,7 @@ Try it:
        -H 'Content-Type: application/json' -d '{"kind":"signup","to":{"phone":"+15005550000"}}'
 
 Press Ctrl-C to stop.
-`, time.Since(started).Seconds(), apiURL, uiURL, key, key, apiURL)
+`, time.Since(started).Seconds(), apiURL, uiURL, apiURL, key, key, apiURL)
 
 	var first error
 	for range 2 {

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/veriflow/veriflow/apikey"
+	"github.com/veriflow/veriflow/codec"
 	"github.com/veriflow/veriflow/config"
 	"github.com/veriflow/veriflow/contract"
 	"github.com/veriflow/veriflow/evidence"
@@ -45,6 +46,7 @@ Usage:
   veriflow evidence verify FILE --keys KEYS  check a signature's evidence offline against the public
                                              keys (the body of GET /v1/keys saved to a file)
   veriflow evidence keygen                   print a new evidence signing key for VERIFLOW_EVIDENCE_KEYS
+  veriflow codec keygen                      print a new payload encryption key for VERIFLOW_PAYLOAD_KEYS
 
 Configuration is read from the environment; see README.md.
 `
@@ -86,6 +88,16 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return runAPIKey(ctx, cfg, args[1:], out)
 	case "evidence":
 		return runEvidence(args[1:], out)
+	case "codec":
+		if len(args) != 2 || args[1] != "keygen" {
+			return errors.New("usage: veriflow codec keygen")
+		}
+		kid, key, err := codec.GenerateKey(time.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "VERIFLOW_PAYLOAD_KEYS=%s:%s\n# to rotate, put a new key first and keep the old ones after it\n", kid, key)
+		return nil
 	}
 	return fmt.Errorf("unknown command %q (try veriflow --help)", args[0])
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/veriflow/veriflow/activities"
 	"github.com/veriflow/veriflow/api"
+	"github.com/veriflow/veriflow/codec"
 	"github.com/veriflow/veriflow/config"
 	"github.com/veriflow/veriflow/contract"
 	"github.com/veriflow/veriflow/evidence"
@@ -50,6 +51,9 @@ type App struct {
 	Temporal client.Client
 	Secrets  *otp.Secrets
 	Evidence *evidence.Keyring
+	// PayloadKeys encrypt Temporal payloads; the API serves them as a codec
+	// server for the Temporal UI.
+	PayloadKeys *codec.Keyring
 	// ProviderHTTPClient, when set, carries the providers' API calls (tests
 	// point it at mocks); nil uses each adapter's default client.
 	ProviderHTTPClient *http.Client
@@ -68,6 +72,10 @@ func Open(ctx context.Context, c config.Config, log *slog.Logger) (*App, error) 
 	if err != nil {
 		return nil, fmt.Errorf("VERIFLOW_EVIDENCE_KEYS: %w", err)
 	}
+	payloadKeys, err := codec.ParseKeyring(c.PayloadKeys)
+	if err != nil {
+		return nil, fmt.Errorf("VERIFLOW_PAYLOAD_KEYS: %w", err)
+	}
 	st, err := store.Open(ctx, c.DatabaseURL)
 	if err != nil {
 		return nil, err
@@ -76,12 +84,15 @@ func Open(ctx context.Context, c config.Config, log *slog.Logger) (*App, error) 
 		HostPort:  c.TemporalAddress,
 		Namespace: c.TemporalNamespace,
 		Logger:    tlog.NewStructuredLogger(log.With("component", "temporal")),
+		// Every payload and failure message is encrypted in history.
+		DataConverter:    codec.DataConverter(payloadKeys),
+		FailureConverter: codec.FailureConverter(payloadKeys),
 	})
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("temporal: dial %s: %w", c.TemporalAddress, err)
 	}
-	return &App{Config: c, Log: log, Store: st, Temporal: tc, Secrets: secrets, Evidence: keys}, nil
+	return &App{Config: c, Log: log, Store: st, Temporal: tc, Secrets: secrets, Evidence: keys, PayloadKeys: payloadKeys}, nil
 }
 
 // Close closes the connections.
@@ -195,7 +206,8 @@ func (a *App) Handler() http.Handler {
 		wh.Twilio = twilio.NewSignatureVerifier(pc.Twilio.AuthToken, pc.Twilio.AuthTokenSecondary)
 	}
 	return api.New(api.Deps{Store: a.Store, Temporal: a.Temporal, Secrets: a.Secrets, Log: a.Log, Webhooks: wh,
-		Policies: a.Config.Policies, Evidence: a.Evidence})
+		Policies: a.Config.Policies, Evidence: a.Evidence,
+		Codec: codec.NewServer(a.PayloadKeys, codec.ServerOptions{Token: a.Config.CodecToken, AllowedOrigins: a.Config.CodecOrigins})})
 }
 
 // ServeAPI serves the API on ln until ctx is done, then drains in-flight

@@ -68,6 +68,8 @@ type TemporalOptions struct {
 	UIPort int
 	// DBFile persists the server's state; empty keeps it in memory.
 	DBFile string
+	// CodecEndpoint is the codec server the Web UI decodes payloads with.
+	CodecEndpoint string
 	// Output receives the server's own log lines (nil discards them).
 	Output io.Writer
 	Log    *slog.Logger
@@ -114,6 +116,9 @@ func StartTemporal(ctx context.Context, o TemporalOptions) (*Temporal, error) {
 	}
 	if o.DBFile != "" {
 		args = append(args, "--db-filename", o.DBFile)
+	}
+	if o.CodecEndpoint != "" && o.UIPort > 0 {
+		args = append(args, "--ui-codec-endpoint", o.CodecEndpoint)
 	}
 	cmd := exec.Command(path, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
