@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,6 +28,7 @@ import (
 	"github.com/veriflow/veriflow/apikey"
 	"github.com/veriflow/veriflow/contract"
 	"github.com/veriflow/veriflow/evidence"
+	"github.com/veriflow/veriflow/guard"
 	"github.com/veriflow/veriflow/mask"
 	"github.com/veriflow/veriflow/otp"
 	"github.com/veriflow/veriflow/policy"
@@ -50,6 +52,8 @@ type Deps struct {
 	Evidence *evidence.Keyring
 	// Codec, when set, is the Temporal codec server mounted at /codec/.
 	Codec http.Handler
+	// Guard enforces rate limits and fraud guards (nil: none).
+	Guard *guard.Guard
 }
 
 // Server serves the HTTP API.
@@ -263,6 +267,9 @@ func (s *Server) start(c *gin.Context) {
 		ToPhoneHash: s.destHash(v.to.Phone), ToEmailHash: s.destHash(v.to.Email),
 		Attempts: []contract.Attempt{}, Metadata: req.Metadata, CreatedAt: now, ExpiresAt: now.Add(v.policy.Code.TTL),
 	}
+	if !s.allowStart(c, t, v, row, idem) {
+		return
+	}
 	var reqHash []byte
 	if idem != "" {
 		canonical, err := json.Marshal(struct {
@@ -316,6 +323,77 @@ func (s *Server) start(c *gin.Context) {
 	}
 	c.Header("Location", "/v1/verifications/"+row.ID)
 	c.JSON(http.StatusCreated, view(row, nil))
+}
+
+// allowStart applies the rate limits and fraud guards to a start (not to an
+// idempotent replay), answering and auditing a refusal.
+func (s *Server) allowStart(c *gin.Context, t tenant, v validated, row store.Verification, idem string) bool {
+	if s.Guard == nil {
+		return true
+	}
+	ctx := c.Request.Context()
+	if idem != "" {
+		used, err := s.Store.IdempotencyKeyUsed(ctx, t.ID, idem)
+		if err != nil {
+			s.unavailable(c, "idempotency lookup", err)
+			return false
+		}
+		if used {
+			return true
+		}
+	}
+	ref, err := s.Guard.AllowStart(ctx, guard.StartInfo{
+		Tenant: t.ID, Phone: v.to.Phone, PhoneHash: hexOrEmpty(row.ToPhoneHash), EmailHash: hexOrEmpty(row.ToEmailHash),
+		ClientIP: v.req.ClientIP, Sandbox: t.Mode == contract.ModeTest,
+		TrustedPhone: t.Mode == contract.ModeTest && sandbox.Scripted(v.to.Phone),
+	})
+	if err != nil {
+		s.unavailable(c, "rate limits", err)
+		return false
+	}
+	if ref == nil {
+		return true
+	}
+	e := contract.Event{Type: "start_refused", Detail: ref.Code, At: time.Now().UTC()}
+	if err := s.Store.AppendEvent(ctx, "", t.ID, e); err != nil {
+		s.Log.WarnContext(ctx, "audit refused start", "error", err)
+	}
+	s.Log.WarnContext(ctx, "start refused", "tenant_id", t.ID, "code", ref.Code, "to_phone", row.ToPhone, "to_email", row.ToEmail)
+	refuse(c, ref)
+	return false
+}
+
+// refuse answers a guard refusal: 429 with Retry-After for rate limits and
+// the velocity guard, 422 for numbers the tenant may not send to.
+func refuse(c *gin.Context, ref *guard.Refusal) {
+	status := http.StatusTooManyRequests
+	if ref.RetryAfter == 0 {
+		status = http.StatusUnprocessableEntity
+	}
+	p := problem(status, Code(ref.Code), ref.Detail)
+	p.RetryAfter = int((ref.RetryAfter + time.Second - 1) / time.Second)
+	if ref.Field != "" {
+		p.Errors = []FieldError{{Field: ref.Field, Message: ref.Detail}}
+	}
+	writeProblem(c, p)
+}
+
+func hexOrEmpty(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return hex.EncodeToString(b)
+}
+
+// destinationHashes are the keyed hashes of a verification's destinations.
+func destinationHashes(v store.Verification) []string {
+	var out []string
+	for _, h := range [][]byte{v.ToPhoneHash, v.ToEmailHash} {
+		if len(h) > 0 {
+			out = append(out, hex.EncodeToString(h))
+		}
+	}
+	return out
 }
 
 // destHash is the keyed hash of a destination, nil for none.
@@ -504,6 +582,20 @@ func (s *Server) check(c *gin.Context) {
 		c.JSON(http.StatusOK, view(v, nil))
 		return
 	}
+	ctx := c.Request.Context()
+	if s.Guard != nil {
+		// Failed checks are budgeted per destination across all of its
+		// verifications: parallel verifications do not multiply guesses.
+		ref, err := s.Guard.CheckBudget(ctx, v.TenantID, destinationHashes(v))
+		if err != nil {
+			s.unavailable(c, "check budget", err)
+			return
+		}
+		if ref != nil {
+			refuse(c, ref)
+			return
+		}
+	}
 	var res contract.CheckResult
 	err := s.update(c.Request.Context(), v.ID, contract.UpdateCheck,
 		contract.CheckInput{CodeHash: s.Secrets.Hash(v.ID, req.Code), BindingDigest: digest}, &res)
@@ -514,6 +606,11 @@ func (s *Server) check(c *gin.Context) {
 		}
 		s.unavailable(c, "check update", err)
 		return
+	}
+	if s.Guard != nil && (res.Outcome == contract.CheckWrongCode || res.Outcome == contract.CheckBindingMismatch) {
+		if err := s.Guard.SpendFailedCheck(ctx, v.TenantID, destinationHashes(v)); err != nil {
+			s.Log.WarnContext(ctx, "spend failed check", "verification_id", v.ID, "error", err)
+		}
 	}
 	if res.Outcome == contract.CheckBindingMismatch {
 		p := problem(http.StatusConflict, CodeBindingMismatch, "The check does not repeat what the code approves; it counts as a failed check.")

@@ -52,6 +52,8 @@ type Config struct {
 	// CodecOrigins are the Temporal UI origins allowed to call the codec
 	// server (VERIFLOW_CODEC_ORIGINS, comma separated).
 	CodecOrigins []string
+	// Abuse holds the rate limits and fraud guards (config file only).
+	Abuse Abuse
 }
 
 // FromEnv reads the configuration with getenv (os.Getenv in production).
@@ -89,6 +91,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		errs = append(errs, err)
 	}
 	c.Policies = f.policies()
+	c.Abuse = f.abuse()
 	errs = append(errs, c.Policies.Validate()...)
 	if c.SandboxReceiptDelay, err = time.ParseDuration(get("VERIFLOW_SANDBOX_RECEIPT_DELAY", "500ms")); err != nil {
 		errs = append(errs, fmt.Errorf("VERIFLOW_SANDBOX_RECEIPT_DELAY: %w", err))

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/veriflow/veriflow/contract"
+	"github.com/veriflow/veriflow/guard"
 	"github.com/veriflow/veriflow/policy"
 )
 
@@ -80,12 +81,17 @@ type Providers struct {
 type file struct {
 	Env      map[string]string                 `json:"env"`
 	Policies map[contract.Kind]policy.Settings `json:"policies"`
-	Tenants  map[string]tenantFile             `json:"tenants"`
+	// Limits and AllowedCountries are the deployment's abuse policy.
+	Limits           guard.Limits          `json:"limits"`
+	AllowedCountries []string              `json:"allowed_countries"`
+	Tenants          map[string]tenantFile `json:"tenants"`
 }
 
 type tenantFile struct {
-	Channels map[string]string                 `json:"channels"`
-	Policies map[contract.Kind]policy.Settings `json:"policies"`
+	Channels         map[string]string                 `json:"channels"`
+	Policies         map[contract.Kind]policy.Settings `json:"policies"`
+	Limits           guard.Limits                      `json:"limits"`
+	AllowedCountries []string                          `json:"allowed_countries"`
 }
 
 // readFile reads the config file named by VERIFLOW_CONFIG_FILE, if any.
@@ -126,6 +132,50 @@ func (f file) routes() map[string]map[string]string {
 		}
 	}
 	return out
+}
+
+// abuse returns the deployment's and tenants' abuse policies.
+func (f file) abuse() Abuse {
+	a := Abuse{Default: guard.Policy{Limits: f.Limits, AllowedCountries: f.AllowedCountries}, Tenants: map[string]guard.Policy{}}
+	for t, tf := range f.Tenants {
+		if tf.Limits != (guard.Limits{}) || len(tf.AllowedCountries) > 0 {
+			a.Tenants[t] = guard.Policy{Limits: tf.Limits, AllowedCountries: tf.AllowedCountries}
+		}
+	}
+	return a
+}
+
+// Abuse holds the rate limits and fraud guards: the deployment's and the
+// tenants' overrides.
+type Abuse struct {
+	Default guard.Policy
+	Tenants map[string]guard.Policy
+}
+
+// PolicyFor returns a tenant's abuse policy: its own limits, each unset one
+// taken from the deployment's (and then from guard's defaults); its own
+// country list, else the deployment's.
+func (a Abuse) PolicyFor(tenant string) guard.Policy {
+	p, ok := a.Tenants[tenant]
+	if !ok {
+		return a.Default
+	}
+	d := a.Default.Limits
+	fill := func(v *int, def int) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	fill(&p.Limits.PerDestination10Min, d.PerDestination10Min)
+	fill(&p.Limits.PerDestinationDay, d.PerDestinationDay)
+	fill(&p.Limits.PerClientIP10Min, d.PerClientIP10Min)
+	fill(&p.Limits.PerTenantMinute, d.PerTenantMinute)
+	fill(&p.Limits.FailedChecksPerDestinationHour, d.FailedChecksPerDestinationHour)
+	fill(&p.Limits.PrefixBurst, d.PrefixBurst)
+	if len(p.AllowedCountries) == 0 {
+		p.AllowedCountries = a.Default.AllowedCountries
+	}
+	return p
 }
 
 func (f file) policies() policy.Config {

@@ -29,6 +29,7 @@ import (
 	"github.com/veriflow/veriflow/config"
 	"github.com/veriflow/veriflow/contract"
 	"github.com/veriflow/veriflow/evidence"
+	"github.com/veriflow/veriflow/guard"
 	"github.com/veriflow/veriflow/internal/app"
 	"github.com/veriflow/veriflow/internal/devstack"
 	"github.com/veriflow/veriflow/internal/localpg"
@@ -44,6 +45,9 @@ type stack struct {
 	revoked                string
 	// initech is a live tenant routed through the fake providers.
 	initech string
+	// limited is a test tenant with the default rate limits and a country
+	// allow-list (the other tenants' limits are lifted for the suite).
+	limited string
 	fakes   *fakeProviders
 	// logs captures everything the API and worker log; dbURL is their database.
 	logs  *syncBuffer
@@ -146,6 +150,7 @@ func run(m *testing.M) int {
 		EvidenceKeys:    kid + ":" + seed,
 		PayloadKeys:     payloadKeys(pkid + ":" + pkey),
 		CodecToken:      codecToken,
+		Abuse:           abuseConfig(),
 	}
 	a, err := app.Open(ctx, cfg, log)
 	if err != nil {
@@ -168,7 +173,7 @@ func run(m *testing.M) int {
 		tenant string
 		mode   contract.Mode
 	}{{&env.acme, "acme", contract.ModeTest}, {&env.acmeLive, "acme", contract.ModeLive}, {&env.globex, "globex", contract.ModeTest}, {&env.revoked, "acme", contract.ModeTest},
-		{&env.initech, "initech", contract.ModeLive}} {
+		{&env.initech, "initech", contract.ModeLive}, {&env.limited, "limited", contract.ModeTest}} {
 		key := apikey.Generate(k.mode)
 		if err := a.Store.EnsureTenant(ctx, k.tenant, k.tenant); err != nil {
 			fmt.Fprintln(os.Stderr, "e2e: tenant:", err)
@@ -405,4 +410,16 @@ func payloadKeys(fresh string) string {
 		}
 	}
 	return fresh
+}
+
+// abuseConfig lifts the rate limits of the suite's tenants (they start many
+// verifications to the sandbox numbers) and keeps the defaults, with a
+// small prefix burst and a country allow-list, for tenant "limited".
+func abuseConfig() config.Abuse {
+	lifted := guard.Policy{Limits: guard.Limits{PerDestination10Min: 1e4, PerDestinationDay: 1e4, PerClientIP10Min: 1e4,
+		PerTenantMinute: 1e5, FailedChecksPerDestinationHour: 1e4, PrefixBurst: 1e4}}
+	return config.Abuse{Tenants: map[string]guard.Policy{
+		"acme": lifted, "globex": lifted, "initech": lifted,
+		"limited": {Limits: guard.Limits{PrefixBurst: 8}, AllowedCountries: []string{"IT", "US"}},
+	}}
 }

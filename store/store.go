@@ -249,6 +249,18 @@ func (s *Store) InsertVerification(ctx context.Context, r StartRequest) (id stri
 	return id, replay, nil
 }
 
+// IdempotencyKeyUsed reports whether a tenant used an Idempotency-Key in
+// the last 24 hours (a replay must not spend rate-limit budgets again).
+func (s *Store) IdempotencyKeyUsed(ctx context.Context, tenantID, key string) (bool, error) {
+	var used bool
+	err := s.pool.QueryRow(ctx, `select exists(select 1 from idempotency_keys
+		where tenant_id = $1 and key = $2 and created_at > now() - interval '24 hours')`, tenantID, key).Scan(&used)
+	if err != nil {
+		return false, fmt.Errorf("store: idempotency key: %w", err)
+	}
+	return used, nil
+}
+
 // DeleteUnstartedVerification removes a verification whose workflow could
 // not be started, with its idempotency key, so a retry starts afresh.
 func (s *Store) DeleteUnstartedVerification(ctx context.Context, tenantID, id string) error {
@@ -264,13 +276,13 @@ func (s *Store) DeleteUnstartedVerification(ctx context.Context, tenantID, id st
 }
 
 const verificationColumns = `id, tenant_id, mode, kind, status, coalesce(channel, ''), coalesce(to_phone, ''), coalesce(to_email, ''),
-	checks_left, attempts, metadata, created_at, expires_at, completed_at, version`
+	checks_left, attempts, metadata, created_at, expires_at, completed_at, version, to_phone_hash, to_email_hash`
 
 func scanVerification(row pgx.Row) (Verification, error) {
 	var v Verification
 	var mode, kind, status, channel string
 	err := row.Scan(&v.ID, &v.TenantID, &mode, &kind, &status, &channel, &v.ToPhone, &v.ToEmail,
-		&v.ChecksLeft, &v.Attempts, &v.Metadata, &v.CreatedAt, &v.ExpiresAt, &v.CompletedAt, &v.Version)
+		&v.ChecksLeft, &v.Attempts, &v.Metadata, &v.CreatedAt, &v.ExpiresAt, &v.CompletedAt, &v.Version, &v.ToPhoneHash, &v.ToEmailHash)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Verification{}, ErrNotFound
 	}

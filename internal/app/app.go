@@ -23,6 +23,7 @@ import (
 	"github.com/veriflow/veriflow/config"
 	"github.com/veriflow/veriflow/contract"
 	"github.com/veriflow/veriflow/evidence"
+	"github.com/veriflow/veriflow/guard"
 	"github.com/veriflow/veriflow/otp"
 	"github.com/veriflow/veriflow/provider"
 	"github.com/veriflow/veriflow/provider/email"
@@ -207,6 +208,7 @@ func (a *App) Handler() http.Handler {
 	}
 	return api.New(api.Deps{Store: a.Store, Temporal: a.Temporal, Secrets: a.Secrets, Log: a.Log, Webhooks: wh,
 		Policies: a.Config.Policies, Evidence: a.Evidence,
+		Guard: guard.New(a.Store, a.Config.Abuse.PolicyFor, a.Log),
 		Codec: codec.NewServer(a.PayloadKeys, codec.ServerOptions{Token: a.Config.CodecToken, AllowedOrigins: a.Config.CodecOrigins})})
 }
 

@@ -32,6 +32,16 @@ const (
 	PhoneEveryChannelFail = "+15005550003"
 )
 
+// Scripted reports whether phone is one of the contract's scripted sandbox
+// numbers (which are not real subscribers' numbers).
+func Scripted(phone string) bool {
+	switch phone {
+	case PhoneAllDelivered, PhoneNotOnWhatsApp, PhoneWhatsAppSilent, PhoneEveryChannelFail:
+		return true
+	}
+	return false
+}
+
 // Store is the part of the store the sandbox needs.
 type Store interface {
 	InsertSandboxMessage(ctx context.Context, m store.SandboxMessage) (string, bool, error)
