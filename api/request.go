@@ -50,7 +50,9 @@ func decodeJSON(c *gin.Context, dst any, allowEmpty bool) *Problem {
 	if err := dec.Decode(dst); err != nil {
 		return jsonProblem(err)
 	}
-	if dec.More() {
+	// Anything after the value — even a stray "}" or "]", which dec.More
+	// would not report — is a client error.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return problem(http.StatusBadRequest, CodeInvalidRequest, "The body holds more than one JSON value.")
 	}
 	return nil
@@ -119,8 +121,13 @@ type validated struct {
 
 type fieldErrors []FieldError
 
+// maxFieldErrors bounds the errors listed in one problem.
+const maxFieldErrors = 50
+
 func (f *fieldErrors) add(field, format string, args ...any) {
-	*f = append(*f, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+	if len(*f) < maxFieldErrors {
+		*f = append(*f, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+	}
 }
 
 func checkRange(errs *fieldErrors, field string, v *int, lo, hi int) int {

@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -103,6 +104,12 @@ type webhookStatus struct {
 func ParseWebhook(body []byte) ([]contract.Receipt, error) {
 	if len(body) > MaxWebhookBytes {
 		return nil, fmt.Errorf("meta webhook: body of %d bytes exceeds %d", len(body), MaxWebhookBytes)
+	}
+	// Bound the work before decoding: every status is an object, so a body
+	// with far more objects than MaxWebhookStatuses allows is refused
+	// without allocating them.
+	if n := bytes.Count(body, []byte("{")); n > 8*MaxWebhookStatuses+64 {
+		return nil, fmt.Errorf("meta webhook: %d objects exceed the limit", n)
 	}
 	var p webhookPayload
 	if err := json.Unmarshal(body, &p); err != nil {
