@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,15 +27,7 @@ func (s *stack) recordHistory(t *testing.T, name, verificationID string) {
 	if err := s.app.Temporal.GetWorkflow(ctx, wfID, "").Get(ctx, nil); err != nil {
 		t.Fatalf("wait for %s: %v", wfID, err)
 	}
-	var h historypb.History
-	it := s.app.Temporal.GetWorkflowHistory(ctx, wfID, "", false, 0)
-	for it.HasNext() {
-		e, err := it.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		h.Events = append(h.Events, e)
-	}
+	h := historypb.History{Events: s.historyEvents(t, verificationID)}
 	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(&h)
 	if err != nil {
 		t.Fatal(err)
@@ -42,4 +35,35 @@ func (s *stack) recordHistory(t *testing.T, name, verificationID string) {
 	if err := os.WriteFile(filepath.Join(dir, name+".json"), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// historyEvents returns a verification's history as the server stores it.
+func (s *stack) historyEvents(t *testing.T, verificationID string) []*historypb.HistoryEvent {
+	t.Helper()
+	var events []*historypb.HistoryEvent
+	it := s.app.Temporal.GetWorkflowHistory(t.Context(), "verification/"+verificationID, "", false, 0)
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, e)
+	}
+	return events
+}
+
+// historyText renders a verification's history as protojson, each event
+// followed by what reveal makes of its payloads.
+func (s *stack) historyText(t *testing.T, verificationID string, reveal func(*testing.T, []byte) []byte) string {
+	t.Helper()
+	var b strings.Builder
+	for _, e := range s.historyEvents(t, verificationID) {
+		j, err := protojson.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Write(j)
+		b.Write(reveal(t, j))
+	}
+	return b.String()
 }

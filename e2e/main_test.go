@@ -20,7 +20,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,6 +32,7 @@ import (
 	"github.com/veriflow/veriflow/internal/app"
 	"github.com/veriflow/veriflow/internal/devstack"
 	"github.com/veriflow/veriflow/internal/localpg"
+	"github.com/veriflow/veriflow/internal/prismtest"
 	"github.com/veriflow/veriflow/store"
 )
 
@@ -50,26 +50,8 @@ type stack struct {
 	limited string
 	fakes   *fakeProviders
 	// logs captures everything the API and worker log; dbURL is their database.
-	logs  *syncBuffer
+	logs  *prismtest.SyncBuffer
 	dbURL string
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 var (
@@ -89,7 +71,7 @@ func run(m *testing.M) int {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	logs := &syncBuffer{}
+	logs := &prismtest.SyncBuffer{}
 	var logOut io.Writer = logs
 	if os.Getenv("VERIFLOW_E2E_LOG") != "" {
 		logOut = io.MultiWriter(logs, os.Stderr)

@@ -13,7 +13,6 @@ import (
 
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/workflowservice/v1"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/veriflow/veriflow/codec"
 )
@@ -402,21 +401,7 @@ func TestTemporalView(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	it := s.app.Temporal.GetWorkflowHistory(ctx, "verification/"+v.ID, "", false, 0)
-	var history strings.Builder
-	for it.HasNext() {
-		e, err := it.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := protojson.Marshal(e)
-		if err != nil {
-			t.Fatal(err)
-		}
-		history.Write(b)
-		history.Write(s.decryptedPayloads(t, b))
-	}
-	h := history.String()
+	h := s.historyText(t, v.ID, s.decryptedPayloads)
 	if !strings.Contains(h, "code_hash") || !strings.Contains(h, `"status":"approved"`) {
 		t.Fatalf("payloads were not decoded: %d bytes", len(h))
 	}
@@ -430,61 +415,48 @@ func TestTemporalView(t *testing.T) {
 // keys (through the codec server) reads them.
 func (s *stack) decryptedPayloads(t *testing.T, event []byte) []byte {
 	t.Helper()
-	var tree any
-	if err := json.Unmarshal(event, &tree); err != nil {
-		t.Fatal(err)
-	}
 	c := codec.NewCodec(s.app.PayloadKeys)
 	var out []byte
-	var walk func(any)
-	walk = func(n any) {
-		switch x := n.(type) {
-		case map[string]any:
-			if md, ok := x["metadata"].(map[string]any); ok {
-				if data, ok := x["data"].(string); ok {
-					p := &commonpb.Payload{Metadata: map[string][]byte{}}
-					for k, v := range md {
-						b, _ := base64.StdEncoding.DecodeString(fmt.Sprint(v))
-						p.Metadata[k] = b
-					}
-					p.Data, _ = base64.StdEncoding.DecodeString(data)
-					if dec, err := c.Decode([]*commonpb.Payload{p}); err == nil {
-						out = append(out, dec[0].GetData()...)
-					}
-				}
-			}
-			for _, v := range x {
-				walk(v)
-			}
-		case []any:
-			for _, v := range x {
-				walk(v)
-			}
+	walkPayloads(t, event, func(md map[string]any, data []byte) {
+		p := &commonpb.Payload{Metadata: map[string][]byte{}, Data: data}
+		for k, v := range md {
+			p.Metadata[k], _ = base64.StdEncoding.DecodeString(fmt.Sprint(v))
 		}
-	}
-	walk(tree)
+		if dec, err := c.Decode([]*commonpb.Payload{p}); err == nil {
+			out = append(out, dec[0].GetData()...)
+		}
+	})
 	return out
 }
 
-// decodedPayloads returns the decoded "data" of every payload in a
-// protojson-encoded history event.
+// decodedPayloads returns the base64-decoded data of every payload in a
+// protojson-encoded history event (no decryption).
 func decodedPayloads(t *testing.T, event []byte) []byte {
 	t.Helper()
+	var out []byte
+	walkPayloads(t, event, func(_ map[string]any, data []byte) { out = append(out, data...) })
+	return out
+}
+
+// walkPayloads calls f with the metadata and decoded data of every payload
+// (an object with "metadata" and "data") in a protojson document.
+func walkPayloads(t *testing.T, doc []byte, f func(metadata map[string]any, data []byte)) {
+	t.Helper()
 	var tree any
-	if err := json.Unmarshal(event, &tree); err != nil {
+	if err := json.Unmarshal(doc, &tree); err != nil {
 		t.Fatal(err)
 	}
-	var out []byte
 	var walk func(any)
 	walk = func(n any) {
 		switch x := n.(type) {
 		case map[string]any:
-			for k, v := range x {
-				if str, ok := v.(string); ok && k == "data" {
-					if b, err := base64.StdEncoding.DecodeString(str); err == nil {
-						out = append(out, b...)
-					}
+			if str, ok := x["data"].(string); ok {
+				if b, err := base64.StdEncoding.DecodeString(str); err == nil {
+					md, _ := x["metadata"].(map[string]any)
+					f(md, b)
 				}
+			}
+			for _, v := range x {
 				walk(v)
 			}
 		case []any:
@@ -494,5 +466,4 @@ func decodedPayloads(t *testing.T, event []byte) []byte {
 		}
 	}
 	walk(tree)
-	return out
 }

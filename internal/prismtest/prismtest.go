@@ -127,7 +127,7 @@ func Start(t testing.TB, specPath string) string {
 type server struct {
 	cmd  *exec.Cmd
 	url  string
-	out  *syncBuffer
+	out  *SyncBuffer
 	done chan struct{} // closed when the process has exited
 }
 
@@ -138,7 +138,7 @@ func start(bin, specPath string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &syncBuffer{}
+	out := &SyncBuffer{}
 	cmd := exec.Command(bin, "mock",
 		"-h", "127.0.0.1",
 		"-p", strconv.Itoa(port),
@@ -296,20 +296,22 @@ func skipOrFail(t testing.TB, why string) {
 	t.Skipf("prismtest: skipping: %s", why)
 }
 
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of Prism's
-// stdout and stderr copiers and reads from the test.
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer safe for concurrent writers and readers
+// (Prism's stdout and stderr copiers and the test; a logger and a test).
+type SyncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+// Write appends p.
+func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+// String returns what was written so far.
+func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
