@@ -26,9 +26,6 @@ type Config struct {
 	// CodeSecret derives codes, code hashes and sandbox sealing keys
 	// (VERIFLOW_CODE_SECRET, at least 32 bytes). API and worker must share it.
 	CodeSecret []byte
-	// SandboxReceiptDelay is how long after a sandbox send its scripted
-	// receipts arrive (VERIFLOW_SANDBOX_RECEIPT_DELAY).
-	SandboxReceiptDelay time.Duration
 	// ShutdownTimeout bounds graceful shutdown (VERIFLOW_SHUTDOWN_TIMEOUT).
 	ShutdownTimeout time.Duration
 	// LogLevel and LogFormat (json or text) configure slog
@@ -93,9 +90,6 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	c.Policies = f.policies()
 	c.Abuse = f.abuse()
 	errs = append(errs, c.Policies.Validate()...)
-	if c.SandboxReceiptDelay, err = time.ParseDuration(get("VERIFLOW_SANDBOX_RECEIPT_DELAY", "500ms")); err != nil {
-		errs = append(errs, fmt.Errorf("VERIFLOW_SANDBOX_RECEIPT_DELAY: %w", err))
-	}
 	if c.ShutdownTimeout, err = time.ParseDuration(get("VERIFLOW_SHUTDOWN_TIMEOUT", "20s")); err != nil {
 		errs = append(errs, fmt.Errorf("VERIFLOW_SHUTDOWN_TIMEOUT: %w", err))
 	}

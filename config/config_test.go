@@ -13,7 +13,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.HTTPAddr != "127.0.0.1:8080" || c.TemporalAddress != "127.0.0.1:7233" || c.SandboxReceiptDelay != 500*time.Millisecond {
+	if c.HTTPAddr != "127.0.0.1:8080" || c.TemporalAddress != "127.0.0.1:7233" || c.ShutdownTimeout != 20*time.Second {
 		t.Fatalf("defaults: %+v", c)
 	}
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "DATABASE_URL") || !strings.Contains(err.Error(), "VERIFLOW_CODE_SECRET") {
@@ -22,7 +22,7 @@ func TestDefaults(t *testing.T) {
 }
 
 func TestBadValuesAndRedaction(t *testing.T) {
-	if _, err := FromEnv(env(map[string]string{"VERIFLOW_SANDBOX_RECEIPT_DELAY": "soon", "VERIFLOW_LOG_FORMAT": "xml"})); err == nil {
+	if _, err := FromEnv(env(map[string]string{"VERIFLOW_SHUTDOWN_TIMEOUT": "soon", "VERIFLOW_LOG_FORMAT": "xml"})); err == nil {
 		t.Fatal("bad values accepted")
 	}
 	c, err := FromEnv(env(map[string]string{"DATABASE_URL": "postgres://app:hunter2@db:5432/veriflow", "VERIFLOW_CODE_SECRET": strings.Repeat("x", 32),

@@ -126,7 +126,7 @@ func run(m *testing.M) int {
 	}
 	cfg := config.Config{
 		DatabaseURL: dbURL, TemporalAddress: tmp.Addr, TemporalNamespace: "default",
-		CodeSecret: []byte(hex.EncodeToString(secret)), SandboxReceiptDelay: 50 * time.Millisecond,
+		CodeSecret:      []byte(hex.EncodeToString(secret)),
 		ShutdownTimeout: 5 * time.Second,
 		Providers:       providerConfig("http://"+ln.Addr().String(), fakes.server.URL),
 		EvidenceKeys:    kid + ":" + seed,

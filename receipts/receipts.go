@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"go.temporal.io/api/serviceerror"
 
@@ -29,6 +30,7 @@ type Store interface {
 	UnappliedReceipts(ctx context.Context, provider, providerMessageID string) ([]contract.Receipt, error)
 	MarkReceiptApplied(ctx context.Context, id int64, verificationID string) error
 	AppendEvent(ctx context.Context, verificationID, tenantID string, e contract.Event) error
+	StrandedReceipts(ctx context.Context, olderThan time.Duration, limit int) ([]store.StrandedReceipt, error)
 }
 
 // Service ingests and applies receipts.
@@ -109,5 +111,39 @@ func (s *Service) deliver(ctx context.Context, verificationID, tenantID string, 
 	}
 	if err := s.store.MarkReceiptApplied(ctx, r.ID, verificationID); err != nil {
 		s.log.WarnContext(ctx, "mark receipt applied", "receipt_id", r.ID, "error", err)
+	}
+}
+
+// Relay signals the stored receipts whose message is known but which were
+// never applied — Temporal was unreachable, or a process died between
+// storing and signalling. The workflow ignores a receipt id it has seen, so
+// a receipt signalled twice is applied once. It returns how many it tried.
+func (s *Service) Relay(ctx context.Context) (int, error) {
+	stranded, err := s.store.StrandedReceipts(ctx, 2*time.Second, 500)
+	if err != nil {
+		return 0, fmt.Errorf("receipts: relay: %w", err)
+	}
+	for _, r := range stranded {
+		s.deliver(ctx, r.VerificationID, r.TenantID, r.Receipt)
+	}
+	return len(stranded), nil
+}
+
+// RunRelay runs Relay every interval until ctx is done.
+func (s *Service) RunRelay(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := s.Relay(ctx)
+		if err != nil {
+			s.log.WarnContext(ctx, "receipt relay", "error", err)
+		} else if n > 0 {
+			s.log.InfoContext(ctx, "receipt relay signalled stranded receipts", "count", n)
+		}
 	}
 }

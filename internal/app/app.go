@@ -106,8 +106,10 @@ func (a *App) Close() {
 // gracefully (running activities are allowed to finish).
 func (a *App) RunWorker(ctx context.Context) error {
 	rs := receipts.New(a.Store, a.Temporal, a.Log)
-	sb := sandbox.New(a.Store, a.Secrets, rs, a.Config.SandboxReceiptDelay, a.Log)
-	defer sb.Close()
+	sb := sandbox.New(a.Store, a.Secrets, rs)
+	// Receipts that could not be signalled (Temporal unreachable, a crash
+	// between storing and signalling) are signalled again by the relay.
+	go rs.RunRelay(ctx, 5*time.Second)
 	router, err := a.Router(sb)
 	if err != nil {
 		return err

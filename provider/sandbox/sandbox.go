@@ -10,8 +10,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/veriflow/veriflow/contract"
@@ -57,19 +55,11 @@ type Provider struct {
 	store    Store
 	secrets  *otp.Secrets
 	receipts Ingester
-	delay    time.Duration
-	log      *slog.Logger
-
-	wg     sync.WaitGroup
-	ctx    context.Context
-	cancel context.CancelFunc
 }
 
-// New returns a sandbox provider whose scripted receipts follow a send
-// after delay (the contract promises "within a second").
-func New(s Store, secrets *otp.Secrets, receipts Ingester, delay time.Duration, log *slog.Logger) *Provider {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &Provider{store: s, secrets: secrets, receipts: receipts, delay: delay, log: log, ctx: ctx, cancel: cancel}
+// New returns a sandbox provider.
+func New(s Store, secrets *otp.Secrets, receipts Ingester) *Provider {
+	return &Provider{store: s, secrets: secrets, receipts: receipts}
 }
 
 // Name implements provider.Provider.
@@ -93,15 +83,24 @@ func (p *Provider) Send(ctx context.Context, m provider.Message) (provider.Resul
 	if err != nil {
 		return provider.Result{}, fmt.Errorf("sandbox: %w", err)
 	}
-	stored, dup, err := p.store.InsertSandboxMessage(ctx, store.SandboxMessage{
+	// A retried send finds its message again (same idempotency key) and
+	// stores its receipts again, which the receipts path deduplicates.
+	stored, _, err := p.store.InsertSandboxMessage(ctx, store.SandboxMessage{
 		ID: id, TenantID: m.TenantID, VerificationID: m.VerificationID, IdempotencyKey: m.IdempotencyKey,
 		Channel: m.Channel, ToHash: p.secrets.HashDestination(m.To), ToMasked: mask.Destination(m.To), SealedBody: sealed,
 	})
 	if err != nil {
 		return provider.Result{}, fmt.Errorf("sandbox: %w", err)
 	}
-	if !dup {
-		p.script(stored, Script(m.Recipient.Phone, m.Channel))
+	// The scripted receipts are stored before Send returns, so a crash
+	// cannot lose them: they wait in Postgres until the send registers the
+	// message, then go through the same path as webhooks.
+	now := time.Now().UTC()
+	for _, o := range Script(m.Recipient.Phone, m.Channel) {
+		r := contract.Receipt{Provider: Name, MessageID: stored, Status: o.Status, Error: o.Error, OccurredAt: now}
+		if err := p.receipts.Ingest(ctx, r); err != nil {
+			return provider.Result{}, fmt.Errorf("sandbox: receipt: %w", err)
+		}
 	}
 	return provider.Result{MessageID: stored}, nil
 }
@@ -126,30 +125,4 @@ func Script(phone string, ch contract.Channel) []Outcome {
 		return []Outcome{sent}
 	}
 	return []Outcome{sent, delivered}
-}
-
-func (p *Provider) script(messageID string, outcomes []Outcome) {
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		t := time.NewTimer(p.delay)
-		defer t.Stop()
-		select {
-		case <-p.ctx.Done():
-			return
-		case <-t.C:
-		}
-		for _, o := range outcomes {
-			r := contract.Receipt{Provider: Name, MessageID: messageID, Status: o.Status, Error: o.Error, OccurredAt: time.Now().UTC()}
-			if err := p.receipts.Ingest(p.ctx, r); err != nil {
-				p.log.Warn("sandbox receipt not stored", "message_id", messageID, "error", err)
-			}
-		}
-	}()
-}
-
-// Close stops scheduling receipts and waits for the ones in flight.
-func (p *Provider) Close() {
-	p.cancel()
-	p.wg.Wait()
 }
