@@ -13,8 +13,11 @@ package prismtest
 
 import (
 	"bytes"
+	"compress/gzip"
+	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"os"
@@ -70,22 +73,39 @@ func Find() (string, error) {
 	return p, nil
 }
 
-// SpecPath returns the path of the provider spec shared/specs/name, looked
-// for in the working directory and each of its parents (the repository's
-// parent directory holds shared/). When the spec is missing the test is
-// skipped, or fails if VERIFLOW_REQUIRE_PRISM=1.
+// SpecPath writes the vendored provider spec name (a copy of
+// ../shared/specs/name, see specs/README.md) into the test's temp dir and
+// returns its path.
 func SpecPath(t testing.TB, name string) string {
 	t.Helper()
-	wd, err := os.Getwd()
+	gz, err := specs.Open("specs/" + name + ".gz")
 	if err != nil {
-		t.Fatalf("prismtest: working directory: %v", err)
+		t.Fatalf("prismtest: no vendored spec %s: %v", name, err)
 	}
-	p, ok := findUp(wd, filepath.Join("shared", "specs", name))
-	if !ok {
-		skipOrFail(t, fmt.Sprintf("spec shared/specs/%s not found above %s", name, wd))
+	defer func() { _ = gz.Close() }()
+	zr, err := gzip.NewReader(gz)
+	if err != nil {
+		t.Fatalf("prismtest: spec %s: %v", name, err)
+	}
+	p := filepath.Join(t.TempDir(), name)
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(f, zr); err != nil {
+		t.Fatalf("prismtest: spec %s: %v", name, err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
 	}
 	return p
 }
+
+// specs holds the providers' OpenAPI specs, vendored from ../shared/specs
+// (see specs/README.md), so the contract tests run on any clone.
+//
+//go:embed specs/*.gz
+var specs embed.FS
 
 // Start starts `prism mock --errors` on a free port of 127.0.0.1 serving the
 // spec at specPath, waits until it answers, and returns its base URL
