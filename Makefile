@@ -49,7 +49,7 @@ FUZZ_FLAGS ?=
 # including its prerequisites (Temporal CLI, lint).
 MAKE_START := $(shell date +%s)
 
-.PHONY: help temporal-cli prism tools build dev lint fmt-check test unit fuzz record-histories clean
+.PHONY: help temporal-cli prism tools build dev lint fmt-check test unit fuzz record-histories chaos chaos-short clean
 
 help: ## list the targets
 	@echo "Usage: make <target>"
@@ -149,6 +149,17 @@ record-histories: temporal-cli ## record workflow histories for the replay test 
 	dir=workflows/testdata/histories/$$(date -u +%Y%m%d)-$$(git rev-parse --short HEAD); mkdir -p $$dir; \
 	VERIFLOW_RECORD_HISTORIES=$(CURDIR)/$$dir $(GO) test -count=1 -run 'TestSandboxNumbers|TestWrongCodeThenMaxChecks|TestResendAndCancel|TestResendAfterCooldown|TestTransactionBinding|TestSignatureEvidence' ./e2e; \
 	echo "recorded into $$dir"
+
+# The chaos test kills -9 and restarts the worker, the API and Temporal and
+# pauses Postgres while verifications run; it prints its figures at the end.
+CHAOS_N      ?= 200
+CHAOS_ROUNDS ?= 3
+
+chaos: temporal-cli ## chaos test: CHAOS_N verifications (200) through kill -9 of worker, API, Temporal and a paused Postgres, CHAOS_ROUNDS rounds (3)
+	VERIFLOW_CHAOS=1 VERIFLOW_CHAOS_N=$(CHAOS_N) VERIFLOW_CHAOS_ROUNDS=$(CHAOS_ROUNDS) $(GO) test -count=1 -v -run '^TestChaos$$' -timeout 30m ./chaos/
+
+chaos-short: temporal-cli ## short chaos test for CI (40 verifications, 1 round)
+	VERIFLOW_CHAOS=1 VERIFLOW_CHAOS_N=40 VERIFLOW_CHAOS_ROUNDS=1 $(GO) test -count=1 -v -run '^TestChaos$$' -timeout 20m ./chaos/
 
 clean: ## remove bin/ (keeps .dev/ and its slow-to-build tools)
 	rm -rf $(BIN_DIR)

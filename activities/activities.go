@@ -11,7 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/veriflow/veriflow/contract"
@@ -19,6 +21,7 @@ import (
 	"github.com/veriflow/veriflow/mask"
 	"github.com/veriflow/veriflow/messages"
 	"github.com/veriflow/veriflow/otp"
+	"github.com/veriflow/veriflow/outbound"
 	"github.com/veriflow/veriflow/provider"
 	"github.com/veriflow/veriflow/store"
 )
@@ -26,7 +29,13 @@ import (
 // Store is the part of the store the activities need.
 type Store interface {
 	RegisterMessage(ctx context.Context, m store.Message) error
-	Record(ctx context.Context, in contract.RecordInput, ev *store.Evidence) error
+	Record(ctx context.Context, in contract.RecordInput, ev *store.Evidence) ([]int64, error)
+	GetOutboundEvent(ctx context.Context, id int64) (store.OutboundEvent, error)
+	GetCallback(ctx context.Context, tenantID string) (store.Callback, error)
+	MarkOutboundDelivered(ctx context.Context, id int64, httpStatus int) error
+	MarkOutboundAttempt(ctx context.Context, id int64, httpStatus int, errText string) error
+	MarkOutboundFailed(ctx context.Context, id int64, reason string) error
+	MarkOutboundStarted(ctx context.Context, id int64, workflowID string) error
 }
 
 // Receipts applies receipts that raced a send.
@@ -43,6 +52,11 @@ type Activities struct {
 	// Evidence signs the evidence of approved signatures.
 	Evidence *evidence.Keyring
 	Log      *slog.Logger
+	// Temporal starts the DeliverEvent workflows of the outbound events a
+	// projection queued (nil: the event relay starts them later).
+	Temporal client.Client
+	// HTTPClient posts outbound events (nil: a default client, no redirects).
+	HTTPClient *http.Client
 }
 
 // SendCode derives the verification's code, renders the message and hands
@@ -97,7 +111,9 @@ func deliveryError(err error) error {
 
 // Record projects a workflow state into the read model. It runs as a local
 // activity. With the approval of a signature it also signs the evidence,
-// stored in the same transaction as the approved state.
+// stored in the same transaction as the approved state. The contract
+// events it queued for the tenant's callback get their DeliverEvent
+// workflows started once the transaction has committed.
 func (a *Activities) Record(ctx context.Context, in contract.RecordInput) error {
 	var ev *store.Evidence
 	if in.Evidence != nil {
@@ -106,7 +122,18 @@ func (a *Activities) Record(ctx context.Context, in contract.RecordInput) error 
 			return err
 		}
 	}
-	return a.Store.Record(ctx, in, ev)
+	queued, err := a.Store.Record(ctx, in, ev)
+	if err != nil {
+		return err
+	}
+	for _, id := range queued {
+		// A failure is not the projection's: the relay starts it later.
+		if err := StartDelivery(ctx, a.Temporal, a.Store, id, outbound.WorkflowID(id)); err != nil {
+			a.Log.WarnContext(ctx, "start event delivery; the relay will retry", "event_id", outbound.EventID(id),
+				"verification_id", in.VerificationID, "error", err)
+		}
+	}
+	return nil
 }
 
 func (a *Activities) signEvidence(in contract.RecordInput) (*store.Evidence, error) {

@@ -94,6 +94,7 @@ func New(d Deps) *Server {
 	v1.GET("/verifications/:id/evidence", s.evidence)
 	v1.GET("/keys", s.keys)
 	v1.GET("/sandbox/messages", s.sandboxMessages)
+	s.registerEvents(v1)
 	return s
 }
 

@@ -30,7 +30,13 @@ const (
 const (
 	ActivitySendCode = "SendCode"
 	ActivityRecord   = "Record"
+	// ActivityPostEvent POSTs one outbound event to its tenant's callback.
+	ActivityPostEvent = "PostEvent"
 )
+
+// WorkflowDeliverEvent delivers one outbound event (workflow id
+// "event/<id>", or "event/<id>/resend/<unix nanos>" for a resend).
+const WorkflowDeliverEvent = "DeliverEvent"
 
 // Search attributes upserted by the workflow. None of them carries PII.
 var (

@@ -92,16 +92,22 @@ func run(m *testing.M) int {
 		defer func() { _ = pg.Stop() }() // best effort at exit
 		dbURL = pg.URL()
 	}
-	tmp, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{Log: log})
-	if errors.Is(err, devstack.ErrNoTemporalCLI) && os.Getenv("VERIFLOW_REQUIRE_TEMPORAL") != "1" {
-		skipMsg = "no Temporal CLI (make temporal-cli)"
-		return m.Run()
+	// VERIFLOW_E2E_TEMPORAL_ADDRESS runs the suite against an existing
+	// Temporal (the production topology: scripts/temporal-on-postgres.sh).
+	temporalAddr := os.Getenv("VERIFLOW_E2E_TEMPORAL_ADDRESS")
+	if temporalAddr == "" {
+		tmp, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{Log: log})
+		if errors.Is(err, devstack.ErrNoTemporalCLI) && os.Getenv("VERIFLOW_REQUIRE_TEMPORAL") != "1" {
+			skipMsg = "no Temporal CLI (make temporal-cli)"
+			return m.Run()
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "e2e: temporal:", err)
+			return 1
+		}
+		defer tmp.Stop()
+		temporalAddr = tmp.Addr
 	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: temporal:", err)
-		return 1
-	}
-	defer tmp.Stop()
 
 	// The API listens before the app is built: providers must know the
 	// public URL of its webhooks.
@@ -125,7 +131,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	cfg := config.Config{
-		DatabaseURL: dbURL, TemporalAddress: tmp.Addr, TemporalNamespace: "default",
+		DatabaseURL: dbURL, TemporalAddress: temporalAddr, TemporalNamespace: "default",
 		CodeSecret:      []byte(hex.EncodeToString(secret)),
 		ShutdownTimeout: 5 * time.Second,
 		Providers:       providerConfig("http://"+ln.Addr().String(), fakes.server.URL),

@@ -58,9 +58,13 @@ if [[ -z ${PG_HOST:-} ]]; then
 		[[ $(id -u) == 0 ]] && chown postgres "$state"
 		as_pg "$pgbin/initdb" -D "$state/pgdata" -U postgres --auth=trust -E UTF8 >/dev/null
 	fi
-	echo "==> starting Postgres on $PG_HOST:$PG_PORT"
-	as_pg "$pgbin/pg_ctl" -D "$state/pgdata" -l "$state/postgres.log" -w \
-		-o "-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories=$state -c max_connections=300" start >/dev/null
+	if as_pg "$pgbin/pg_ctl" -D "$state/pgdata" status >/dev/null 2>&1; then
+		echo "==> reusing the running Postgres on $PG_HOST:$PG_PORT"
+	else
+		echo "==> starting Postgres on $PG_HOST:$PG_PORT"
+		as_pg "$pgbin/pg_ctl" -D "$state/pgdata" -l "$state/postgres.log" -w \
+			-o "-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories=$state -c max_connections=300" start >/dev/null
+	fi
 	pg_pid=started
 fi
 PG_PORT=${PG_PORT:-5432}
@@ -75,8 +79,8 @@ for db in temporal temporal_visibility; do
 	sqltool --db "$db" create-database >/dev/null 2>&1 || true
 	sqltool --db "$db" setup-schema -v 0.0 >/dev/null 2>&1 || true # no-op when already set up
 done
-sqltool --db temporal update-schema -d "$module/schema/postgresql/v12/temporal/versioned"
-sqltool --db temporal_visibility update-schema -d "$module/schema/postgresql/v12/visibility/versioned"
+sqltool --db temporal update-schema -d "$module/schema/postgresql/v12/temporal/versioned" >/dev/null
+sqltool --db temporal_visibility update-schema -d "$module/schema/postgresql/v12/visibility/versioned" >/dev/null
 
 # The server's development-postgres12 configuration, pointed at our Postgres.
 conf=$state/config
@@ -90,7 +94,7 @@ sed -e "s|connectAddr: \"127.0.0.1:5432\"|connectAddr: \"$PG_HOST:$PG_PORT\"|" \
 	"$module/config/development-postgres12.yaml" >"$conf/development-postgres12.yaml"
 
 echo "==> Temporal server $VERSION on 127.0.0.1:$TEMPORAL_PORT (Postgres persistence and visibility)"
-"$BIN/temporal-server" --root "$state" --config "$conf" --env development-postgres12 --allow-no-auth start &
+"$BIN/temporal-server" --root "$state" --config config --env development-postgres12 --allow-no-auth start &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; cleanup' EXIT INT TERM
 
@@ -98,11 +102,12 @@ trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; cleanup' EXIT INT TERM
 # search attributes with the CLI.
 cli=$BIN/temporal
 for _ in $(seq 1 120); do
+	kill -0 $server 2>/dev/null || { echo "the Temporal server exited" >&2; exit 1; }
 	"$cli" operator cluster health --address "127.0.0.1:$TEMPORAL_PORT" >/dev/null 2>&1 && break
 	sleep 1
 done
-"$cli" operator namespace describe default --address "127.0.0.1:$TEMPORAL_PORT" >/dev/null 2>&1 ||
-	"$cli" operator namespace create default --address "127.0.0.1:$TEMPORAL_PORT"
+"$cli" operator namespace describe -n default --address "127.0.0.1:$TEMPORAL_PORT" >/dev/null 2>&1 ||
+	"$cli" operator namespace create -n default --address "127.0.0.1:$TEMPORAL_PORT"
 for sa in VerificationKind VerificationStatus VerificationChannel TenantID; do
 	"$cli" operator search-attribute create --name "$sa" --type Keyword --address "127.0.0.1:$TEMPORAL_PORT" >/dev/null 2>&1 || true
 done

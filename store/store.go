@@ -350,13 +350,15 @@ func (s *Store) GetEvidence(ctx context.Context, tenantID, verificationID string
 }
 
 // Record projects a workflow state into the read model (only if it is newer
-// than what is stored), appends its events and stores ev (when not nil),
-// in one transaction.
-func (s *Store) Record(ctx context.Context, in contract.RecordInput, ev *Evidence) error {
+// than what is stored), appends its events, stores ev (when not nil) and
+// queues the contract events for the tenant's callback (when it has one),
+// in one transaction. It returns the ids of the queued outbound events.
+func (s *Store) Record(ctx context.Context, in contract.RecordInput, ev *Evidence) ([]int64, error) {
 	attempts, err := json.Marshal(in.State.Attempts)
 	if err != nil {
-		return fmt.Errorf("store: record: %w", err)
+		return nil, fmt.Errorf("store: record: %w", err)
 	}
+	var queued []int64
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `
 			update verifications set status = $3, channel = nullif($4, ''), checks_left = $5, attempts = $6,
@@ -383,12 +385,13 @@ func (s *Store) Record(ctx context.Context, in contract.RecordInput, ev *Evidenc
 				return fmt.Errorf("store evidence: %w", err)
 			}
 		}
-		return nil
+		queued, err = insertOutbound(ctx, tx, in)
+		return err
 	})
 	if err != nil {
-		return fmt.Errorf("store: record: %w", err)
+		return nil, fmt.Errorf("store: record: %w", err)
 	}
-	return nil
+	return queued, nil
 }
 
 func nullable(s string) *string {

@@ -13,8 +13,9 @@ import (
 	"github.com/veriflow/veriflow/workflows"
 )
 
-// New returns a worker on the Veriflow task queue with the verification
-// workflow and the activities registered under their contract names.
+// New returns a worker on the Veriflow task queue with the verification and
+// event-delivery workflows and the activities registered under their
+// contract names.
 func New(c client.Client, acts *activities.Activities, opts sdkworker.Options) sdkworker.Worker {
 	w := sdkworker.New(c, contract.TaskQueue, opts)
 	Register(w, acts)
@@ -25,9 +26,11 @@ func New(c client.Client, acts *activities.Activities, opts sdkworker.Options) s
 // worker, or a replayer for the workflow alone when acts is nil).
 func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflowWithOptions(workflows.Verification, workflow.RegisterOptions{Name: contract.WorkflowVerification})
+	r.RegisterWorkflowWithOptions(workflows.DeliverEvent, workflow.RegisterOptions{Name: contract.WorkflowDeliverEvent})
 	if acts == nil {
 		return
 	}
 	r.RegisterActivityWithOptions(acts.SendCode, activity.RegisterOptions{Name: contract.ActivitySendCode})
 	r.RegisterActivityWithOptions(acts.Record, activity.RegisterOptions{Name: contract.ActivityRecord})
+	r.RegisterActivityWithOptions(acts.PostEvent, activity.RegisterOptions{Name: contract.ActivityPostEvent})
 }

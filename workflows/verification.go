@@ -71,7 +71,8 @@ type verification struct {
 	state contract.State
 
 	codeHashes []string
-	codeGen    int // generation of the codes in codeHashes
+	codeGen    int  // generation of the codes in codeHashes
+	sending    bool // a SendCode activity is running
 	pending    *sendRequest
 	step       *step
 	cur        int // plan index of the latest send
@@ -262,6 +263,8 @@ func (v *verification) send(ctx workflow.Context, req *sendRequest) {
 		},
 	})
 	var res contract.SendResult
+	v.sending = true
+	defer func() { v.sending = false }()
 	err := workflow.ExecuteActivity(actx, contract.ActivitySendCode, contract.SendInput{
 		VerificationID: v.in.ID, TenantID: v.in.TenantID, Mode: v.in.Mode, Kind: v.in.Kind,
 		Seq: v.state.Attempts[idx].Seq, Channel: req.channel, To: v.in.To, Locale: v.in.Locale,
@@ -440,6 +443,13 @@ func cloneState(s contract.State) contract.State {
 
 // --- updates ---
 
+// Change ids of workflow.GetVersion (see README, "Changing the workflow safely").
+const (
+	// changeCheckWaitsForSend: a check that arrives while a send is running
+	// waits for its code hash (histories before it answered at once).
+	changeCheckWaitsForSend = "check-waits-for-send"
+)
+
 func (v *verification) validateCheck(in contract.CheckInput) error {
 	if v.state.Status.Final() {
 		return temporal.NewApplicationError("verification is "+string(v.state.Status), contract.ErrTypeNotPending)
@@ -451,6 +461,13 @@ func (v *verification) validateCheck(in contract.CheckInput) error {
 }
 
 func (v *verification) check(ctx workflow.Context, in contract.CheckInput) (contract.CheckResult, error) {
+	// A provider may deliver the code before SendCode returns its hash: a
+	// check in that gap waits for the send instead of counting as wrong.
+	if v.sending && workflow.GetVersion(ctx, changeCheckWaitsForSend, workflow.DefaultVersion, 1) == 1 {
+		if err := workflow.Await(ctx, func() bool { return !v.sending || v.state.Status.Final() }); err != nil {
+			return contract.CheckResult{}, err
+		}
+	}
 	if v.state.Status.Final() {
 		return contract.CheckResult{Outcome: contract.CheckNotPending, State: cloneState(v.state)}, nil
 	}

@@ -474,3 +474,16 @@ func TestSignatureApprovalCarriesEvidence(t *testing.T) {
 	require.Equal(t, 2*time.Second, e.DeliveredAt.Sub(h.start))
 	require.Equal(t, 3*time.Second, e.ApprovedAt.Sub(h.start))
 }
+
+// TestCheckDuringSendWaitsForTheCode: the provider delivered the code before
+// SendCode returned; a check in that gap is answered once the send is done,
+// with the code's hash known, instead of counting as a wrong code.
+func TestCheckDuringSendWaitsForTheCode(t *testing.T) {
+	h := newHarness(t)
+	h.sendDelay = 5 * time.Second
+	c := h.check(2*time.Second, h.code())
+	st := h.run()
+	require.Equal(t, contract.CheckApproved, c.check.Outcome)
+	require.Equal(t, contract.StatusApproved, st.Status)
+	require.Equal(t, h.in.Policy.MaxChecks, st.ChecksLeft)
+}

@@ -6,6 +6,7 @@
 //	veriflow migrate              apply database migrations
 //	veriflow apikey create        create an API key (--tenant, --mode test|live)
 //	veriflow apikey revoke ID     revoke an API key
+//	veriflow tenant set-callback  register a tenant's event callback URL (--tenant, --url)
 //
 // Configuration comes from environment variables (see README.md).
 package main
@@ -29,6 +30,8 @@ import (
 	"github.com/veriflow/veriflow/contract"
 	"github.com/veriflow/veriflow/evidence"
 	"github.com/veriflow/veriflow/internal/app"
+	"github.com/veriflow/veriflow/otp"
+	"github.com/veriflow/veriflow/outbound"
 	"github.com/veriflow/veriflow/store"
 )
 
@@ -43,6 +46,9 @@ Usage:
   veriflow apikey create --tenant T [--mode test|live]
                                              create an API key (and the tenant) and print it once
   veriflow apikey revoke KEY_ID              revoke an API key
+  veriflow tenant set-callback --tenant T --url U
+                                             register (or replace) a tenant's event callback URL and
+                                             print its new signing secret once
   veriflow evidence verify FILE --keys KEYS  check a signature's evidence offline against the public
                                              keys (the body of GET /v1/keys saved to a file)
   veriflow evidence keygen                   print a new evidence signing key for VERIFLOW_EVIDENCE_KEYS
@@ -86,6 +92,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		})
 	case "apikey":
 		return runAPIKey(ctx, cfg, args[1:], out)
+	case "tenant":
+		return runTenant(ctx, cfg, args[1:], out)
 	case "evidence":
 		return runEvidence(args[1:], out)
 	case "codec":
@@ -249,4 +257,39 @@ func createKey(ctx context.Context, s *store.Store, tenant string, mode contract
 		return k, err
 	}
 	return k, nil
+}
+
+func runTenant(ctx context.Context, cfg config.Config, args []string, out io.Writer) error {
+	const use = "usage: veriflow tenant set-callback --tenant T --url U"
+	if len(args) == 0 || args[0] != "set-callback" {
+		return errors.New(use)
+	}
+	fs := flag.NewFlagSet("tenant set-callback", flag.ContinueOnError)
+	tenant := fs.String("tenant", "", "tenant id (must exist)")
+	u := fs.String("url", "", "callback URL (https; http only to localhost)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *tenant == "" || fs.NArg() != 0 {
+		return errors.New(use)
+	}
+	if err := outbound.ValidateURL(*u); err != nil {
+		return fmt.Errorf("--url %w", err)
+	}
+	secrets, err := otp.New(cfg.CodeSecret)
+	if err != nil {
+		return err
+	}
+	secret := outbound.NewSecret()
+	sealed, err := secrets.Seal([]byte(secret), outbound.SecretAAD(*tenant))
+	if err != nil {
+		return err
+	}
+	return withStore(ctx, cfg, func(s *store.Store) error {
+		if err := s.SetCallback(ctx, *tenant, *u, sealed); err != nil {
+			return fmt.Errorf("set callback of %s: %w", *tenant, err)
+		}
+		fmt.Fprintf(out, "tenant:   %s\ncallback: %s\nsecret:   %s\n(the secret is shown once; verify Veriflow-Signature with it)\n", *tenant, *u, secret)
+		return nil
+	})
 }

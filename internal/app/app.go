@@ -110,6 +110,9 @@ func (a *App) RunWorker(ctx context.Context) error {
 	// Receipts that could not be signalled (Temporal unreachable, a crash
 	// between storing and signalling) are signalled again by the relay.
 	go rs.RunRelay(ctx, 5*time.Second)
+	// Outbound events whose delivery workflow could not be started are
+	// started by their relay.
+	go activities.RunEventRelay(ctx, a.Store, a.Temporal, a.Log, 10*time.Second)
 	router, err := a.Router(sb)
 	if err != nil {
 		return err
@@ -121,6 +124,7 @@ func (a *App) RunWorker(ctx context.Context) error {
 		Receipts:  rs,
 		Evidence:  a.Evidence,
 		Log:       a.Log,
+		Temporal:  a.Temporal,
 	}
 	w := worker.New(a.Temporal, acts, sdkworker.Options{WorkerStopTimeout: a.Config.ShutdownTimeout})
 	if err := w.Start(); err != nil {

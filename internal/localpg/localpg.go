@@ -165,6 +165,16 @@ func (c *Cluster) URL() string {
 	return c.dbURL(defaultDatabase)
 }
 
+// PID returns the process id of the postmaster, which leads its own
+// process group (signal -PID to reach every backend), or 0 when the server
+// is not running. Tests use it to pause the server (SIGSTOP/SIGCONT).
+func (c *Cluster) PID() int {
+	if c.cmd == nil || c.cmd.Process == nil {
+		return 0
+	}
+	return c.cmd.Process.Pid
+}
+
 // CreateDatabase creates another empty database and returns its URL (for
 // test isolation). name must be a lower-case identifier ([a-z_][a-z0-9_]*,
 // at most 63 bytes).

@@ -1,0 +1,275 @@
+package activities
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/veriflow/veriflow/contract"
+	"github.com/veriflow/veriflow/internal/localpg"
+	"github.com/veriflow/veriflow/otp"
+	"github.com/veriflow/veriflow/outbound"
+	"github.com/veriflow/veriflow/store"
+)
+
+// receiver verifies deliveries the way a tenant would: HMAC-SHA256 of
+// t + "." + body with the secret, computed here from scratch.
+type receiver struct {
+	secret string
+	mu     sync.Mutex
+	status []int // answers to give in order; then 200
+	got    []http.Header
+	bodies [][]byte
+	bad    int
+}
+
+func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if r.Header.Get("Content-Type") != "application/json" || outbound.Verify(rc.secret, r.Header.Get("Veriflow-Signature"), body, time.Now(), 5*time.Minute) != nil {
+		rc.bad++
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	rc.got = append(rc.got, r.Header.Clone())
+	rc.bodies = append(rc.bodies, body)
+	if len(rc.status) > 0 {
+		code := rc.status[0]
+		rc.status = rc.status[1:]
+		w.WriteHeader(code)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+func TestEventsSignature(t *testing.T) {
+	secret := outbound.NewSecret()
+	body := []byte(`{"id":"evt_1"}`)
+	now := time.Unix(1_800_000_000, 0)
+	h := outbound.Sign(secret, now, body)
+	ts, v1, ok := strings.Cut(strings.TrimPrefix(h, "t="), ",v1=")
+	if !ok || ts != "1800000000" {
+		t.Fatalf("header %q", h)
+	}
+	if want := hmacHex(secret, ts+"."+string(body)); v1 != want {
+		t.Fatalf("v1 %s, want %s", v1, want)
+	}
+	if err := outbound.Verify(secret, h, body, now.Add(time.Minute), 5*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]struct {
+		secret, header string
+		body           []byte
+		now            time.Time
+	}{
+		"stale":        {secret, h, body, now.Add(6 * time.Minute)},
+		"future":       {secret, h, body, now.Add(-6 * time.Minute)},
+		"forged":       {outbound.NewSecret(), h, body, now},
+		"changed body": {secret, h, []byte(`{"id":"evt_2"}`), now},
+		"no v1":        {secret, "t=1800000000", body, now},
+		"other t":      {secret, strings.Replace(h, "t=1800000000", "t=1800000001", 1), body, now},
+		"empty":        {secret, "", body, now},
+	} {
+		if err := outbound.Verify(c.secret, c.header, c.body, c.now, 5*time.Minute); !errors.Is(err, outbound.ErrSignature) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+func TestCallbackURL(t *testing.T) {
+	for _, u := range []string{"https://hooks.example.com/veriflow", "http://127.0.0.1:8080/x", "http://localhost/x", "http://[::1]:1/x"} {
+		if err := outbound.ValidateURL(u); err != nil {
+			t.Errorf("%s: %v", u, err)
+		}
+	}
+	for _, u := range []string{"", "http://hooks.example.com/x", "ftp://x.example/", "https://user:pw@x.example/", "/relative",
+		"https://x.example/#frag", "https://", "mailto:a@example.com", "https://x.example/" + strings.Repeat("a", 3000)} {
+		if err := outbound.ValidateURL(u); err == nil {
+			t.Errorf("%q accepted", u)
+		}
+	}
+}
+
+func TestEventsPost(t *testing.T) {
+	ctx := t.Context()
+	st, err := store.Open(ctx, localpg.ForTest(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	secrets, err := otp.New(bytes.Repeat([]byte("k"), otp.MinSecretLen))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := outbound.NewSecret()
+	rc := &receiver{secret: secret, status: []int{500, 302}}
+	srv := httptest.NewServer(rc)
+	defer srv.Close()
+
+	if err := st.EnsureTenant(ctx, "t1", "t1"); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	if _, _, err := st.InsertVerification(ctx, store.StartRequest{Verification: store.Verification{ID: "vf_pe1", TenantID: "t1",
+		Mode: contract.ModeTest, Kind: contract.KindSignup, Status: contract.StatusPending, ChecksLeft: 5, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := secrets.Seal([]byte(secret), outbound.SecretAAD("t1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetCallback(ctx, "t1", srv.URL+"/hook", sealed); err != nil {
+		t.Fatal(err)
+	}
+	a := &Activities{Store: st, Secrets: secrets, Log: slog.New(slog.DiscardHandler)}
+	// Without a Temporal client the projection still commits; the relay starts the delivery.
+	if err := a.Record(ctx, contract.RecordInput{VerificationID: "vf_pe1", TenantID: "t1",
+		State:  contract.State{Status: contract.StatusApproved, Channel: contract.ChannelSMS, ChecksLeft: 4, Version: 1},
+		Events: []contract.Event{{Type: "approved", At: now}}}); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := st.OutboundEvents(ctx, "t1", "vf_pe1")
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("events: %v %v", evs, err)
+	}
+	id := evs[0].ID
+
+	retryable := func(err error, what string) {
+		t.Helper()
+		var appErr *temporal.ApplicationError
+		if !errors.As(err, &appErr) || appErr.NonRetryable() || appErr.Type() != ErrTypeCallbackFailed {
+			t.Fatalf("%s: want a retryable CallbackFailed error, got %v", what, err)
+		}
+	}
+	// 500: recorded, retryable.
+	retryable(a.PostEvent(ctx, id), "500")
+	ev, _ := st.GetOutboundEvent(ctx, id)
+	if ev.Status != store.OutboundPending || ev.Attempts != 1 || ev.LastStatus == nil || *ev.LastStatus != 500 || ev.LastError != "HTTP 500" {
+		t.Fatalf("after 500: %+v", ev)
+	}
+	// A redirect is not followed and not an acknowledgement.
+	retryable(a.PostEvent(ctx, id), "302")
+	// 200: delivered.
+	if err := a.PostEvent(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	ev, _ = st.GetOutboundEvent(ctx, id)
+	if ev.Status != store.OutboundDelivered || ev.Attempts != 3 || *ev.LastStatus != 200 || ev.DeliveredAt == nil {
+		t.Fatalf("after 200: %+v", ev)
+	}
+	// Delivered: a retried activity posts nothing again.
+	if err := a.PostEvent(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	rc.mu.Lock()
+	if rc.bad != 0 || len(rc.got) != 3 {
+		t.Fatalf("receiver: %d bad, %d good", rc.bad, len(rc.got))
+	}
+	for i, h := range rc.got {
+		if h.Get("Veriflow-Event-Id") != outbound.EventID(id) || !bytes.Equal(rc.bodies[i], ev.Body) {
+			t.Fatalf("delivery %d: %v %s", i, h, rc.bodies[i])
+		}
+	}
+	rc.mu.Unlock()
+
+	// A forged secret: the receiver refuses, the event stays pending.
+	if err := st.ResendOutboundEvent(ctx, "t1", "vf_pe1", id, "wf2"); err != nil {
+		t.Fatal(err)
+	}
+	forged, _ := secrets.Seal([]byte(outbound.NewSecret()), outbound.SecretAAD("t1"))
+	if err := st.SetCallback(ctx, "t1", srv.URL+"/hook", forged); err != nil {
+		t.Fatal(err)
+	}
+	retryable(a.PostEvent(ctx, id), "forged")
+	if ev, _ := st.GetOutboundEvent(ctx, id); ev.Status != store.OutboundPending || *ev.LastStatus != 401 {
+		t.Fatalf("after forged: %+v", ev)
+	}
+	// A secret sealed for another tenant does not open.
+	other, _ := secrets.Seal([]byte(secret), outbound.SecretAAD("t2"))
+	if err := st.SetCallback(ctx, "t1", srv.URL+"/hook", other); err != nil {
+		t.Fatal(err)
+	}
+	nonRetryable(t, a.PostEvent(ctx, id), "secret of another tenant")
+	if ev, _ := st.GetOutboundEvent(ctx, id); ev.Status != store.OutboundFailed {
+		t.Fatalf("after unreadable secret: %+v", ev)
+	}
+
+	// No callback any more: marked failed, not retried.
+	if err := st.ResendOutboundEvent(ctx, "t1", "vf_pe1", id, "wf3"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DeleteCallback(ctx, "t1"); err != nil {
+		t.Fatal(err)
+	}
+	nonRetryable(t, a.PostEvent(ctx, id), "no callback")
+	if ev, _ := st.GetOutboundEvent(ctx, id); ev.Status != store.OutboundFailed || ev.LastError != "no callback registered" {
+		t.Fatalf("after delete: %+v", ev)
+	}
+	nonRetryable(t, a.PostEvent(ctx, 1<<40), "no such event")
+}
+
+func TestEventsPostTimeout(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the post timeout")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	st, err := store.Open(ctx, localpg.ForTest(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A receiver that never answers within the client's timeout.
+	block := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-block }))
+	defer srv.Close()
+	defer close(block)
+	secrets, _ := otp.New(bytes.Repeat([]byte("k"), otp.MinSecretLen))
+	_ = st.EnsureTenant(ctx, "t1", "t1")
+	now := time.Now().UTC()
+	if _, _, err := st.InsertVerification(ctx, store.StartRequest{Verification: store.Verification{ID: "vf_pe2", TenantID: "t1",
+		Mode: contract.ModeTest, Kind: contract.KindSignup, Status: contract.StatusPending, ChecksLeft: 5, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	sealed, _ := secrets.Seal([]byte("s"), outbound.SecretAAD("t1"))
+	_ = st.SetCallback(ctx, "t1", srv.URL, sealed)
+	ids, err := st.Record(ctx, contract.RecordInput{VerificationID: "vf_pe2", TenantID: "t1",
+		State: contract.State{Status: contract.StatusExpired, Version: 1}, Events: []contract.Event{{Type: "expired", At: now}}}, nil)
+	if err != nil || len(ids) != 1 {
+		t.Fatal(ids, err)
+	}
+	a := &Activities{Store: st, Secrets: secrets, Log: slog.New(slog.DiscardHandler), HTTPClient: &http.Client{Timeout: 200 * time.Millisecond}}
+	err = a.PostEvent(ctx, ids[0])
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.NonRetryable() {
+		t.Fatalf("want retryable, got %v", err)
+	}
+	if ev, _ := st.GetOutboundEvent(ctx, ids[0]); ev.Attempts != 1 || ev.LastStatus != nil || ev.LastError == "" || strings.Contains(ev.LastError, "127.0.0.1") {
+		t.Fatalf("after timeout: %+v", ev)
+	}
+}
+
+func nonRetryable(t *testing.T, err error, what string) {
+	t.Helper()
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || !appErr.NonRetryable() || appErr.Type() != ErrTypeEventUndeliverable {
+		t.Fatalf("%s: want a non-retryable EventUndeliverable error, got %v", what, err)
+	}
+}
