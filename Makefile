@@ -155,8 +155,9 @@ record-histories: temporal-cli ## record workflow histories for the replay test 
 CHAOS_N      ?= 200
 CHAOS_ROUNDS ?= 3
 
-chaos: temporal-cli ## chaos test: CHAOS_N verifications (200) through kill -9 of worker, API, Temporal and a paused Postgres, CHAOS_ROUNDS rounds (3)
+chaos: temporal-cli ## chaos test: CHAOS_N verifications (200) through kill -9 of worker, API, Temporal and a paused Postgres, CHAOS_ROUNDS rounds (3); then the e2e suite on Temporal-on-Postgres
 	VERIFLOW_CHAOS=1 VERIFLOW_CHAOS_N=$(CHAOS_N) VERIFLOW_CHAOS_ROUNDS=$(CHAOS_ROUNDS) $(GO) test -count=1 -v -run '^TestChaos$$' -timeout 30m ./chaos/
+	scripts/e2e-on-postgres.sh
 
 chaos-short: temporal-cli ## short chaos test for CI (40 verifications, 1 round)
 	VERIFLOW_CHAOS=1 VERIFLOW_CHAOS_N=40 VERIFLOW_CHAOS_ROUNDS=1 $(GO) test -count=1 -v -run '^TestChaos$$' -timeout 20m ./chaos/

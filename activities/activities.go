@@ -128,7 +128,7 @@ func (a *Activities) Record(ctx context.Context, in contract.RecordInput) error 
 	}
 	for _, id := range queued {
 		// A failure is not the projection's: the relay starts it later.
-		if err := StartDelivery(ctx, a.Temporal, a.Store, id, outbound.WorkflowID(id)); err != nil {
+		if err := StartDelivery(ctx, a.Temporal, a.Store, id, outbound.WorkflowID(in.VerificationID, id)); err != nil {
 			a.Log.WarnContext(ctx, "start event delivery; the relay will retry", "event_id", outbound.EventID(id),
 				"verification_id", in.VerificationID, "error", err)
 		}

@@ -139,7 +139,7 @@ func (s *Server) resendEvent(c *gin.Context) {
 		s.unavailable(c, "get callback", err)
 		return
 	}
-	wf := outbound.ResendWorkflowID(id, time.Now())
+	wf := outbound.ResendWorkflowID(v.ID, id, time.Now())
 	switch err := s.Store.ResendOutboundEvent(ctx, v.TenantID, v.ID, id, wf); {
 	case errors.Is(err, store.ErrNotFound):
 		writeProblem(c, problem(http.StatusNotFound, CodeNotFound, "No such event."))

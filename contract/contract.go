@@ -35,7 +35,7 @@ const (
 )
 
 // WorkflowDeliverEvent delivers one outbound event (workflow id
-// "event/<id>", or "event/<id>/resend/<unix nanos>" for a resend).
+// "event/<verification id>/<id>", plus "/resend/<unix nanos>" for a resend).
 const WorkflowDeliverEvent = "DeliverEvent"
 
 // Search attributes upserted by the workflow. None of them carries PII.

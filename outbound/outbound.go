@@ -53,12 +53,16 @@ func ParseEventID(s string) (int64, bool) {
 	return id, true
 }
 
-// WorkflowID is the id of the DeliverEvent workflow of an event.
-func WorkflowID(id int64) string { return "event/" + strconv.FormatInt(id, 10) }
+// WorkflowID is the id of the DeliverEvent workflow of an event. It names
+// the verification (a globally unique ULID), since event ids are unique only
+// within one Veriflow database and a Temporal namespace may outlive it.
+func WorkflowID(verificationID string, id int64) string {
+	return "event/" + verificationID + "/" + strconv.FormatInt(id, 10)
+}
 
 // ResendWorkflowID is the id of the DeliverEvent workflow of a resend.
-func ResendWorkflowID(id int64, at time.Time) string {
-	return WorkflowID(id) + "/resend/" + strconv.FormatInt(at.UnixNano(), 10)
+func ResendWorkflowID(verificationID string, id int64, at time.Time) string {
+	return WorkflowID(verificationID, id) + "/resend/" + strconv.FormatInt(at.UnixNano(), 10)
 }
 
 // Attempt is an attempt as an event shows it: no destination, no provider ids.

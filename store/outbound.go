@@ -115,7 +115,7 @@ func insertOutbound(ctx context.Context, tx pgx.Tx, in contract.RecordInput) ([]
 		if err != nil {
 			return nil, fmt.Errorf("outbound body: %w", err)
 		}
-		wf := outbound.WorkflowID(id)
+		wf := outbound.WorkflowID(in.VerificationID, id)
 		key := in.VerificationID + "/" + strconv.FormatInt(in.State.Version, 10) + "/" + strconv.Itoa(i)
 		tag, err := tx.Exec(ctx, `insert into outbound_events (id, tenant_id, verification_id, type, version, idx, body, workflow_id, dedupe_key)
 			values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict (dedupe_key) do nothing`,

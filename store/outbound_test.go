@@ -81,7 +81,7 @@ func TestOutboundEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev.Status != OutboundPending || ev.Type != "sent" || ev.TenantID != "t1" || ev.WorkflowID != outbound.WorkflowID(ids[0]) {
+	if ev.Status != OutboundPending || ev.Type != "sent" || ev.TenantID != "t1" || ev.WorkflowID != outbound.WorkflowID("vf_out1", ids[0]) {
 		t.Fatalf("event: %+v", ev)
 	}
 	var body outbound.Event
@@ -105,7 +105,7 @@ func TestOutboundEvents(t *testing.T) {
 	if err != nil || len(pending) != 2 {
 		t.Fatalf("pending: %v %v", pending, err)
 	}
-	if err := s.MarkOutboundStarted(ctx, ids[0], outbound.WorkflowID(ids[0])); err != nil {
+	if err := s.MarkOutboundStarted(ctx, ids[0], outbound.WorkflowID("vf_out1", ids[0])); err != nil {
 		t.Fatal(err)
 	}
 	if pending, _ := s.PendingOutboundEvents(ctx, time.Millisecond, 10); len(pending) != 1 || pending[0].ID != ids2[0] {
@@ -140,7 +140,7 @@ func TestOutboundEvents(t *testing.T) {
 	if err := s.ResendOutboundEvent(ctx, "t1", "vf_out2", ids[0], "wf"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("resend under another verification: %v", err)
 	}
-	wf := outbound.ResendWorkflowID(ids[0], time.Now())
+	wf := outbound.ResendWorkflowID("vf_out1", ids[0], time.Now())
 	if err := s.ResendOutboundEvent(ctx, "t1", "vf_out1", ids[0], wf); err != nil {
 		t.Fatal(err)
 	}
