@@ -27,26 +27,10 @@ type RelayStore interface {
 	StartMarker
 }
 
-// RunEventRelay starts, every interval until ctx is done, the DeliverEvent
-// workflows of outbound events pending for 30 s whose start was never
-// recorded. Starting one that exists already is a no-op, so the relay may
-// run in every worker.
-func RunEventRelay(ctx context.Context, st *store.Store, c client.Client, log *slog.Logger, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if err := RelayPendingEvents(ctx, st, c, log); err != nil && ctx.Err() == nil {
-			log.WarnContext(ctx, "event relay", "error", err)
-		}
-	}
-}
-
-// RelayPendingEvents is one pass of the relay.
+// RelayPendingEvents is one pass of the event relay: it starts the
+// DeliverEvent workflows of outbound events pending for 30 s whose start was
+// never recorded. Starting one that exists already is a no-op, so the relay
+// may run in every worker.
 func RelayPendingEvents(ctx context.Context, st RelayStore, c client.Client, log *slog.Logger) error {
 	if n, err := st.ExpireOutboundEvents(ctx, relayGiveUp); err != nil {
 		return err

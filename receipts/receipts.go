@@ -128,22 +128,3 @@ func (s *Service) Relay(ctx context.Context) (int, error) {
 	}
 	return len(stranded), nil
 }
-
-// RunRelay runs Relay every interval until ctx is done.
-func (s *Service) RunRelay(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		n, err := s.Relay(ctx)
-		if err != nil {
-			s.log.WarnContext(ctx, "receipt relay", "error", err)
-		} else if n > 0 {
-			s.log.InfoContext(ctx, "receipt relay signalled stranded receipts", "count", n)
-		}
-	}
-}

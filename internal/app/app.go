@@ -109,10 +109,20 @@ func (a *App) RunWorker(ctx context.Context) error {
 	sb := sandbox.New(a.Store, a.Secrets, rs)
 	// Receipts that could not be signalled (Temporal unreachable, a crash
 	// between storing and signalling) are signalled again by the relay.
-	go rs.RunRelay(ctx, 5*time.Second)
+	go every(ctx, 5*time.Second, func(ctx context.Context) {
+		if n, err := rs.Relay(ctx); err != nil {
+			a.Log.WarnContext(ctx, "receipt relay", "error", err)
+		} else if n > 0 {
+			a.Log.InfoContext(ctx, "receipt relay signalled stranded receipts", "count", n)
+		}
+	})
 	// Outbound events whose delivery workflow could not be started are
 	// started by their relay.
-	go activities.RunEventRelay(ctx, a.Store, a.Temporal, a.Log, 10*time.Second)
+	go every(ctx, 10*time.Second, func(ctx context.Context) {
+		if err := activities.RelayPendingEvents(ctx, a.Store, a.Temporal, a.Log); err != nil {
+			a.Log.WarnContext(ctx, "event relay", "error", err)
+		}
+	})
 	router, err := a.Router(sb)
 	if err != nil {
 		return err
@@ -247,4 +257,18 @@ func (a *App) ServeAPI(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("api: %w", err)
 	}
 	return nil
+}
+
+// every runs f every interval until ctx is done.
+func every(ctx context.Context, interval time.Duration, f func(context.Context)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			f(ctx)
+		}
+	}
 }
