@@ -33,6 +33,7 @@ import (
 const (
 	pgPause        = 20 * time.Second // how long Postgres stays SIGSTOPped
 	settleTimeout  = 10 * time.Minute // bound on "every verification final" after the faults
+	eventTimeout   = 5 * time.Minute  // bound on "no event pending" after that
 	receiptTimeout = 2 * time.Minute  // bound on "every known receipt applied" after that
 	roundSpread    = 50 * time.Second // the starts are spread over about this much time per round
 	thinkTime      = 20 * time.Second // a verification waits up to this long before its check or cancel
@@ -195,6 +196,18 @@ func TestChaos(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The tenant's backend receives every state change as a signed event.
+	recv := newReceiver()
+	t.Cleanup(recv.server.Close)
+	out, err = runOnce(ctx, bin, env, "tenant", "set-callback", "--tenant", "chaos", "--url", recv.server.URL+"/veriflow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	callbackSecret, err := lineValue(out, "secret:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recv.secret.Store(callbackSecret)
 
 	// Worker and API.
 	newProc := func(name string) *proc {
@@ -346,6 +359,10 @@ func TestChaos(t *testing.T) {
 	if err != nil {
 		t.Fatalf("sends: %v", err)
 	}
+	ev, err := recv.events(ctx, conn, eventTimeout)
+	if err != nil {
+		t.Fatalf("events: %v", err)
+	}
 
 	// Figures.
 	var b strings.Builder
@@ -403,6 +420,13 @@ func TestChaos(t *testing.T) {
 	row("distinct sends (verification, message)", dup.distinct)
 	row("duplicate sends", dup.sendLines-dup.distinct)
 	row("max sends of one attempt", dup.maxPerAttempt)
+	row("events queued", ev.queued)
+	row("events delivered (status)", ev.delivered)
+	row("events still pending", ev.pending)
+	row("events received, distinct ids", fmt.Sprintf("%d, %d", ev.received, ev.distinct))
+	row("events lost (never received)", ev.lost)
+	row("duplicate event deliveries", ev.received-ev.distinct)
+	row("deliveries refused by the receiver (500) / bad signatures", fmt.Sprintf("%d / %d", recv.refused.Load(), recv.bad.Load()))
 	row("crashes: worker kill -9", wKills)
 	row("crashes: api kill -9", aKills)
 	row("crashes: temporal kill -9", crashes.temporal)
@@ -434,6 +458,12 @@ func TestChaos(t *testing.T) {
 				t.Logf("REFUSED #%d %s (%s), final %s: %s", f.idx, f.id, f.sc.name, f.final, strings.Join(f.notes, "; "))
 			}
 		}
+	}
+	if ev.lost > 0 || ev.pending > 0 || recv.bad.Load() > 0 {
+		t.Errorf("events: %d lost, %d pending, %d with a bad signature", ev.lost, ev.pending, recv.bad.Load())
+	}
+	if ev.queued == 0 {
+		t.Error("no outbound event was queued")
 	}
 	if rc.unappliedKnown > 0 {
 		t.Errorf("%d receipts of known messages still unapplied %s after settling", rc.unappliedKnown, receiptTimeout)
