@@ -235,6 +235,10 @@ func TestEventsCallback(t *testing.T) {
 		t.Fatalf("attempts %d, want 3 deliveries + 2 refused: %+v", attempts, evs)
 	}
 
+	if id, ok := outbound.ParseEventID(evs[0].ID); ok {
+		s.recordWorkflowHistory(t, "deliver_event_retried", outbound.WorkflowID(v.ID, id))
+	}
+
 	// Another tenant sees none of it.
 	if r := s.call(t, "GET", "/v1/verifications/"+v.ID+"/events", s.globex, nil); r.Status != http.StatusNotFound {
 		t.Fatalf("other tenant lists: %d %s", r.Status, r.Body)

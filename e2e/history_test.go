@@ -17,17 +17,22 @@ import (
 // JSON for the replay tests in workflows/ (make record-histories).
 func (s *stack) recordHistory(t *testing.T, name, verificationID string) {
 	t.Helper()
+	s.recordWorkflowHistory(t, name, "verification/"+verificationID)
+}
+
+// recordWorkflowHistory is recordHistory for any workflow id.
+func (s *stack) recordWorkflowHistory(t *testing.T, name, wfID string) {
+	t.Helper()
 	dir := os.Getenv("VERIFLOW_RECORD_HISTORIES")
 	if dir == "" {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	wfID := "verification/" + verificationID
 	if err := s.app.Temporal.GetWorkflow(ctx, wfID, "").Get(ctx, nil); err != nil {
 		t.Fatalf("wait for %s: %v", wfID, err)
 	}
-	h := historypb.History{Events: s.historyEvents(t, verificationID)}
+	h := historypb.History{Events: s.historyEvents(t, wfID)}
 	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(&h)
 	if err != nil {
 		t.Fatal(err)
@@ -37,11 +42,11 @@ func (s *stack) recordHistory(t *testing.T, name, verificationID string) {
 	}
 }
 
-// historyEvents returns a verification's history as the server stores it.
-func (s *stack) historyEvents(t *testing.T, verificationID string) []*historypb.HistoryEvent {
+// historyEvents returns a workflow's history as the server stores it.
+func (s *stack) historyEvents(t *testing.T, wfID string) []*historypb.HistoryEvent {
 	t.Helper()
 	var events []*historypb.HistoryEvent
-	it := s.app.Temporal.GetWorkflowHistory(t.Context(), "verification/"+verificationID, "", false, 0)
+	it := s.app.Temporal.GetWorkflowHistory(t.Context(), wfID, "", false, 0)
 	for it.HasNext() {
 		e, err := it.Next()
 		if err != nil {
@@ -57,7 +62,7 @@ func (s *stack) historyEvents(t *testing.T, verificationID string) []*historypb.
 func (s *stack) historyText(t *testing.T, verificationID string, reveal func(*testing.T, []byte) []byte) string {
 	t.Helper()
 	var b strings.Builder
-	for _, e := range s.historyEvents(t, verificationID) {
+	for _, e := range s.historyEvents(t, "verification/"+verificationID) {
 		j, err := protojson.Marshal(e)
 		if err != nil {
 			t.Fatal(err)

@@ -36,6 +36,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 				t.Fatal(err)
 			}
 			r.RegisterWorkflowWithOptions(workflows.Verification, sdkworkflow.RegisterOptions{Name: contract.WorkflowVerification})
+			r.RegisterWorkflowWithOptions(workflows.DeliverEvent, sdkworkflow.RegisterOptions{Name: contract.WorkflowDeliverEvent})
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 				t.Fatalf("replay %s: %v", f, err)
 			}
