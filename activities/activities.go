@@ -20,6 +20,7 @@ import (
 	"github.com/veriflow/veriflow/evidence"
 	"github.com/veriflow/veriflow/mask"
 	"github.com/veriflow/veriflow/messages"
+	"github.com/veriflow/veriflow/metrics"
 	"github.com/veriflow/veriflow/otp"
 	"github.com/veriflow/veriflow/outbound"
 	"github.com/veriflow/veriflow/provider"
@@ -51,7 +52,9 @@ type Activities struct {
 	Receipts  Receipts
 	// Evidence signs the evidence of approved signatures.
 	Evidence *evidence.Keyring
-	Log      *slog.Logger
+	// Metrics, when set, counts the verification business from projections.
+	Metrics *metrics.Metrics
+	Log     *slog.Logger
 	// Temporal starts the DeliverEvent workflows of the outbound events a
 	// projection queued (nil: the event relay starts them later).
 	Temporal client.Client
@@ -125,6 +128,9 @@ func (a *Activities) Record(ctx context.Context, in contract.RecordInput) error 
 	queued, err := a.Store.Record(ctx, in, ev)
 	if err != nil {
 		return err
+	}
+	if a.Metrics != nil {
+		a.Metrics.ObserveRecord(in.Kind, in)
 	}
 	for _, id := range queued {
 		// A failure is not the projection's: the relay starts it later.

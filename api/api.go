@@ -30,6 +30,7 @@ import (
 	"github.com/veriflow/veriflow/evidence"
 	"github.com/veriflow/veriflow/guard"
 	"github.com/veriflow/veriflow/mask"
+	"github.com/veriflow/veriflow/metrics"
 	"github.com/veriflow/veriflow/otp"
 	"github.com/veriflow/veriflow/policy"
 	"github.com/veriflow/veriflow/provider/sandbox"
@@ -54,6 +55,9 @@ type Deps struct {
 	Codec http.Handler
 	// Guard enforces rate limits and fraud guards (nil: none).
 	Guard *guard.Guard
+	// Metrics counts HTTP traffic; MetricsHandler serves GET /metrics.
+	Metrics        *metrics.Metrics
+	MetricsHandler http.Handler
 }
 
 // Server serves the HTTP API.
@@ -79,6 +83,10 @@ func New(d Deps) *Server {
 	})
 	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	e.GET("/readyz", s.ready)
+	if d.MetricsHandler != nil {
+		e.GET("/metrics", gin.WrapH(d.MetricsHandler))
+	}
+	e.GET("/openapi.json", serveOpenAPI)
 	s.registerWebhooks(e)
 	if d.Codec != nil {
 		// The codec server authenticates and answers CORS itself.
@@ -110,6 +118,9 @@ func (s *Server) requestLog(c *gin.Context) {
 	c.Header("X-Request-Id", rid)
 	c.Set("request_id", rid)
 	c.Next()
+	if s.Metrics != nil {
+		s.Metrics.ObserveHTTP(c.FullPath(), c.Request.Method, c.Writer.Status(), time.Since(start))
+	}
 	level := slog.LevelInfo
 	if c.Writer.Status() >= 500 {
 		level = slog.LevelError

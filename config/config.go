@@ -51,6 +51,9 @@ type Config struct {
 	CodecOrigins []string
 	// Abuse holds the rate limits and fraud guards (config file only).
 	Abuse Abuse
+	// MetricsAddr is where a worker-only process serves /metrics
+	// (VERIFLOW_METRICS_ADDR; the API serves /metrics on its own address).
+	MetricsAddr string
 }
 
 // FromEnv reads the configuration with getenv (os.Getenv in production).
@@ -77,6 +80,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		EvidenceKeys:      getenv("VERIFLOW_EVIDENCE_KEYS"),
 		PayloadKeys:       getenv("VERIFLOW_PAYLOAD_KEYS"),
 		CodecToken:        getenv("VERIFLOW_CODEC_TOKEN"),
+		MetricsAddr:       get("VERIFLOW_METRICS_ADDR", ""),
 	}
 	for _, o := range strings.Split(get("VERIFLOW_CODEC_ORIGINS", ""), ",") {
 		if o = strings.TrimSpace(o); o != "" {

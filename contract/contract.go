@@ -360,6 +360,7 @@ type Event struct {
 type RecordInput struct {
 	VerificationID string  `json:"verification_id"`
 	TenantID       string  `json:"tenant_id"`
+	Kind           Kind    `json:"kind,omitempty"`
 	State          State   `json:"state"`
 	Events         []Event `json:"events,omitempty"`
 	// Evidence, set once on the approval of a signature, is signed and

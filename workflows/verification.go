@@ -420,7 +420,7 @@ func (v *verification) emit(ctx workflow.Context, typ string, ch contract.Channe
 func (v *verification) project(ctx workflow.Context) {
 	v.state.Version++
 	in := contract.RecordInput{
-		VerificationID: v.in.ID, TenantID: v.in.TenantID,
+		VerificationID: v.in.ID, TenantID: v.in.TenantID, Kind: v.in.Kind,
 		State: cloneState(v.state), Events: v.events, Evidence: v.evidence,
 	}
 	v.events, v.evidence = nil, nil

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -180,6 +181,17 @@ func serve(ctx context.Context, cfg config.Config, withAPI, withWorker bool) err
 	if withWorker {
 		n++
 		go func() { errc <- a.RunWorker(ctx) }()
+	}
+	if withWorker && !withAPI && cfg.MetricsAddr != "" {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", a.MetricsHandler())
+		ln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("listen %s: %w", cfg.MetricsAddr, err)
+		}
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		defer func() { _ = srv.Close() }()
 	}
 	if withAPI {
 		ln, err := net.Listen("tcp", cfg.HTTPAddr)

@@ -7,6 +7,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"log/slog"
 	"net"
 	"net/http"
@@ -24,6 +27,7 @@ import (
 	"github.com/veriflow/veriflow/contract"
 	"github.com/veriflow/veriflow/evidence"
 	"github.com/veriflow/veriflow/guard"
+	"github.com/veriflow/veriflow/metrics"
 	"github.com/veriflow/veriflow/otp"
 	"github.com/veriflow/veriflow/provider"
 	"github.com/veriflow/veriflow/provider/email"
@@ -55,6 +59,10 @@ type App struct {
 	// PayloadKeys encrypt Temporal payloads; the API serves them as a codec
 	// server for the Temporal UI.
 	PayloadKeys *codec.Keyring
+	// Registry holds the process's Prometheus metrics (Go runtime, process,
+	// HTTP and business); Metrics are Veriflow's own.
+	Registry *prometheus.Registry
+	Metrics  *metrics.Metrics
 	// ProviderHTTPClient, when set, carries the providers' API calls (tests
 	// point it at mocks); nil uses each adapter's default client.
 	ProviderHTTPClient *http.Client
@@ -93,7 +101,10 @@ func Open(ctx context.Context, c config.Config, log *slog.Logger) (*App, error) 
 		st.Close()
 		return nil, fmt.Errorf("temporal: dial %s: %w", c.TemporalAddress, err)
 	}
-	return &App{Config: c, Log: log, Store: st, Temporal: tc, Secrets: secrets, Evidence: keys, PayloadKeys: payloadKeys}, nil
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return &App{Config: c, Log: log, Store: st, Temporal: tc, Secrets: secrets, Evidence: keys, PayloadKeys: payloadKeys,
+		Registry: reg, Metrics: metrics.New(reg)}, nil
 }
 
 // Close closes the connections.
@@ -133,6 +144,7 @@ func (a *App) RunWorker(ctx context.Context) error {
 		Secrets:   a.Secrets,
 		Receipts:  rs,
 		Evidence:  a.Evidence,
+		Metrics:   a.Metrics,
 		Log:       a.Log,
 		Temporal:  a.Temporal,
 	}
@@ -224,7 +236,8 @@ func (a *App) Handler() http.Handler {
 	}
 	return api.New(api.Deps{Store: a.Store, Temporal: a.Temporal, Secrets: a.Secrets, Log: a.Log, Webhooks: wh,
 		Policies: a.Config.Policies, Evidence: a.Evidence,
-		Guard: guard.New(a.Store, a.Config.Abuse.PolicyFor, a.Log),
+		Guard:   guard.New(a.Store, a.Config.Abuse.PolicyFor, a.Log),
+		Metrics: a.Metrics, MetricsHandler: a.MetricsHandler(),
 		Codec: codec.NewServer(a.PayloadKeys, codec.ServerOptions{Token: a.Config.CodecToken, AllowedOrigins: a.Config.CodecOrigins})})
 }
 
@@ -277,4 +290,9 @@ func every(ctx context.Context, interval time.Duration, f func(context.Context))
 			f(ctx)
 		}
 	}
+}
+
+// MetricsHandler serves the process's metrics in the Prometheus format.
+func (a *App) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{Registry: a.Registry})
 }
