@@ -132,6 +132,10 @@ func (a *Activities) Record(ctx context.Context, in contract.RecordInput) error 
 	if a.Metrics != nil {
 		a.Metrics.ObserveRecord(in.Kind, in)
 	}
+	for _, e := range in.Events {
+		a.Log.InfoContext(ctx, "state change", "verification_id", in.VerificationID, "tenant_id", in.TenantID,
+			"kind", in.Kind, "event", e.Type, "channel", e.Channel, "detail", e.Detail, "status", in.State.Status)
+	}
 	for _, id := range queued {
 		// A failure is not the projection's: the relay starts it later.
 		if err := StartDelivery(ctx, a.Temporal, a.Store, id, outbound.WorkflowID(in.VerificationID, id)); err != nil {

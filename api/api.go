@@ -101,6 +101,7 @@ func New(d Deps) *Server {
 	v1.POST("/verifications/:id/cancel", s.cancel)
 	v1.GET("/verifications/:id/evidence", s.evidence)
 	v1.GET("/keys", s.keys)
+	v1.GET("/analytics/channels", s.analyticsChannels)
 	v1.GET("/sandbox/messages", s.sandboxMessages)
 	s.registerEvents(v1)
 	return s

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -13,10 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/veriflow/veriflow/apikey"
-	"github.com/veriflow/veriflow/contract"
 	"github.com/veriflow/veriflow/outbound"
-	"github.com/veriflow/veriflow/store"
 )
 
 // eventReceiver is a product backend's callback: it verifies each
@@ -115,19 +111,8 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 
 func TestEventsCallback(t *testing.T) {
 	s := need(t)
-	ctx := t.Context()
 	// A tenant of its own, so the suite's other verifications send it nothing.
-	suffix := make([]byte, 4)
-	_, _ = rand.Read(suffix)
-	tenant := "hooks_" + hex.EncodeToString(suffix)
-	key := apikey.Generate(contract.ModeTest)
-	if err := s.app.Store.EnsureTenant(ctx, tenant, tenant); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.app.Store.CreateAPIKey(ctx, store.APIKey{ID: key.ID, TenantID: tenant, Mode: contract.ModeTest, SecretHash: apikey.Hash(key.Secret)}); err != nil {
-		t.Fatal(err)
-	}
-	k := key.String()
+	k := s.newTenantKey(t, "hooks")
 
 	rc := &eventReceiver{failFirst: 2, accepted: map[string]int{}, bodies: map[string]outbound.Event{}}
 	srv := httptest.NewServer(rc)
@@ -161,7 +146,7 @@ func TestEventsCallback(t *testing.T) {
 	rc.mu.Unlock()
 	t.Cleanup(func() {
 		// Stops any delivery still retrying (no callback: given up).
-		_ = s.app.Store.DeleteCallback(ctx, tenant)
+		s.call(t, "DELETE", "/v1/callback", k, nil)
 	})
 	r = s.call(t, "GET", "/v1/callback", k, nil)
 	if r.Status != http.StatusOK || strings.Contains(string(r.Body), reg.Secret) || !strings.Contains(string(r.Body), "/veriflow") {
@@ -169,7 +154,7 @@ func TestEventsCallback(t *testing.T) {
 	}
 
 	// A verification to approved.
-	email := "hooks-" + hex.EncodeToString(suffix) + "@example.com"
+	email := "hooks-" + strings.ToLower(rand.Text()[:8]) + "@example.com"
 	v := s.start(t, k, map[string]any{"kind": "password_reset", "to": map[string]string{"email": email}})
 	code := s.sandboxCodeEventually(t, k, email, v.ID)
 	s.waitFor(t, k, v.ID, 20*time.Second, "delivered", func(v verification) bool {
@@ -188,7 +173,7 @@ func TestEventsCallback(t *testing.T) {
 			rc.mu.Unlock()
 			var logs []string
 			for line := range strings.SplitSeq(s.logs.String(), "\n") {
-				if strings.Contains(line, "event") && (strings.Contains(line, v.ID) || strings.Contains(line, tenant)) {
+				if strings.Contains(line, "event") && strings.Contains(line, v.ID) {
 					logs = append(logs, line)
 				}
 			}

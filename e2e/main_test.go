@@ -411,3 +411,20 @@ func abuseConfig() config.Abuse {
 		"limited": {Limits: guard.Limits{PrefixBurst: 8}, AllowedCountries: []string{"IT", "US"}},
 	}}
 }
+
+// newTenantKey creates a fresh test-mode tenant (prefix plus a random
+// suffix), so a test sees only its own verifications, and returns its key.
+func (s *stack) newTenantKey(t *testing.T, prefix string) string {
+	t.Helper()
+	suffix := make([]byte, 4)
+	_, _ = rand.Read(suffix)
+	tenant := prefix + "_" + hex.EncodeToString(suffix)
+	key := apikey.Generate(contract.ModeTest)
+	if err := s.app.Store.EnsureTenant(t.Context(), tenant, tenant); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.app.Store.CreateAPIKey(t.Context(), store.APIKey{ID: key.ID, TenantID: tenant, Mode: contract.ModeTest, SecretHash: apikey.Hash(key.Secret)}); err != nil {
+		t.Fatal(err)
+	}
+	return key.String()
+}

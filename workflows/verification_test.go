@@ -487,3 +487,16 @@ func TestCheckDuringSendWaitsForTheCode(t *testing.T) {
 	require.Equal(t, contract.StatusApproved, st.Status)
 	require.Equal(t, h.in.Policy.MaxChecks, st.ChecksLeft)
 }
+
+func TestCurrentDetailsTellTheStory(t *testing.T) {
+	v := &verification{
+		in: contract.VerificationInput{Kind: contract.KindSignup},
+		state: contract.State{Status: contract.StatusApproved, ChecksLeft: 4, Attempts: []contract.Attempt{
+			{Channel: contract.ChannelWhatsApp, Status: contract.AttemptFailed, Error: "not_on_whatsapp"},
+			{Channel: contract.ChannelSMS, Status: contract.AttemptDelivered},
+		}},
+	}
+	require.Equal(t, "signup: whatsapp failed (not_on_whatsapp) → sms delivered → approved; 4 checks left", v.details())
+	v.state = contract.State{Status: contract.StatusPending, ChecksLeft: 5}
+	require.Equal(t, "signup: pending; 5 checks left", v.details())
+}

@@ -1,0 +1,54 @@
+package e2e
+
+import (
+	"net/url"
+	"testing"
+	"time"
+)
+
+// TestChannelAnalytics: a fresh tenant's verifications show up per channel:
+// WhatsApp failing over to SMS, SMS approving.
+func TestChannelAnalytics(t *testing.T) {
+	s := need(t)
+	key := s.newTenantKey(t, "analytics")
+	since := time.Now().UTC().Add(-time.Minute)
+	for range 2 {
+		v := s.start(t, key, map[string]any{"kind": "two_factor", "to": map[string]string{"phone": "+15005550001"}, "supersede": false})
+		s.waitFor(t, key, v.ID, 10*time.Second, "sms delivered", func(v verification) bool {
+			return len(v.Attempts) == 2 && v.Attempts[1].Status == "delivered"
+		})
+		code := s.sandboxCode(t, key, "+15005550001", v.ID)
+		if r := s.call(t, "POST", "/v1/verifications/"+v.ID+"/check", key, map[string]string{"code": code}); r.verification(t).Status != "approved" {
+			t.Fatalf("check: %s", r.Body)
+		}
+	}
+	var got struct {
+		Channels []struct {
+			Channel        string   `json:"channel"`
+			Sent           int      `json:"sent"`
+			Delivered      int      `json:"delivered"`
+			Failed         int      `json:"failed"`
+			Approvals      int      `json:"approvals"`
+			ConversionRate float64  `json:"conversion_rate"`
+			Median         *float64 `json:"median_seconds_to_approve"`
+		} `json:"channels"`
+	}
+	q := url.Values{"from": {since.Format(time.RFC3339)}, "kind": {"two_factor"}}
+	r := s.call(t, "GET", "/v1/analytics/channels?"+q.Encode(), key, nil)
+	if r.Status != 200 {
+		t.Fatalf("analytics: %d %s", r.Status, r.Body)
+	}
+	r.decode(t, &got)
+	by := map[string]int{}
+	for i, c := range got.Channels {
+		by[c.Channel] = i
+	}
+	wa, sms := got.Channels[by["whatsapp"]], got.Channels[by["sms"]]
+	if len(got.Channels) != 2 || wa.Sent != 2 || wa.Failed != 2 || wa.Approvals != 0 ||
+		sms.Sent != 2 || sms.Delivered != 2 || sms.Approvals != 2 || sms.ConversionRate != 1 || sms.Median == nil {
+		t.Fatalf("analytics %s", r.Body)
+	}
+	if r := s.call(t, "GET", "/v1/analytics/channels?from=yesterday", key, nil); r.Status != 400 {
+		t.Fatalf("bad from: %d", r.Status)
+	}
+}
