@@ -210,8 +210,11 @@ func (s *Server) authenticate(c *gin.Context) {
 		writeProblem(c, unauthorized)
 		return
 	}
-	if err := s.Store.TouchAPIKey(ctx, k.ID); err != nil {
-		s.Log.WarnContext(ctx, "touch api key", "error", err)
+	// last_used_at is kept to the minute: most requests need no write.
+	if stored.LastUsedAt == nil || time.Since(*stored.LastUsedAt) > time.Minute {
+		if err := s.Store.TouchAPIKey(ctx, k.ID); err != nil {
+			s.Log.WarnContext(ctx, "touch api key", "error", err)
+		}
 	}
 	c.Set(tenantKey, tenant{ID: stored.TenantID, Mode: stored.Mode, KeyID: stored.ID})
 	c.Set("tenant_id", stored.TenantID)

@@ -19,7 +19,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 )
@@ -47,7 +46,7 @@ var (
 //
 // A Keyring never exposes key material: String, GoString and LogValue print
 // key ids only, and its errors never contain keys. It is safe for concurrent
-// use. Build one with ParseKeyring or KeyringFromEnv.
+// use. Build one with ParseKeyring.
 type Keyring struct {
 	ids   []string               // in order; ids[0] encrypts
 	aeads map[string]cipher.AEAD // AES-256-GCM with random 12-byte nonces
@@ -88,20 +87,6 @@ func ParseKeyring(s string) (*Keyring, error) {
 	}
 	if len(k.ids) == 0 {
 		return nil, fmt.Errorf("%w: no keys (want kid:base64key[,kid:base64key...])", ErrInvalidKeyring)
-	}
-	return k, nil
-}
-
-// KeyringFromEnv parses the keyring in the VERIFLOW_PAYLOAD_KEYS environment
-// variable.
-func KeyringFromEnv() (*Keyring, error) {
-	s, ok := os.LookupEnv(EnvPayloadKeys)
-	if !ok || strings.TrimSpace(s) == "" {
-		return nil, fmt.Errorf("%w: %s is not set", ErrInvalidKeyring, EnvPayloadKeys)
-	}
-	k, err := ParseKeyring(s)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", EnvPayloadKeys, err)
 	}
 	return k, nil
 }

@@ -134,19 +134,3 @@ func TestGenerateKey(t *testing.T) {
 		t.Fatalf("PrimaryKeyID = %q", k.PrimaryKeyID())
 	}
 }
-
-func TestKeyringFromEnv(t *testing.T) {
-	t.Setenv(EnvPayloadKeys, "")
-	if _, err := KeyringFromEnv(); !errors.Is(err, ErrInvalidKeyring) || !strings.Contains(err.Error(), EnvPayloadKeys) {
-		t.Fatalf("unset: %v", err)
-	}
-	t.Setenv(EnvPayloadKeys, "env-key:"+testKey(t))
-	k, err := KeyringFromEnv()
-	if err != nil || k.PrimaryKeyID() != "env-key" {
-		t.Fatalf("KeyringFromEnv = %v, %v", k, err)
-	}
-	t.Setenv(EnvPayloadKeys, "env-key:short")
-	if _, err := KeyringFromEnv(); !errors.Is(err, ErrInvalidKeyring) {
-		t.Fatalf("bad: %v", err)
-	}
-}

@@ -160,18 +160,7 @@ func (a Abuse) PolicyFor(tenant string) guard.Policy {
 	if !ok {
 		return a.Default
 	}
-	d := a.Default.Limits
-	fill := func(v *int, def int) {
-		if *v <= 0 {
-			*v = def
-		}
-	}
-	fill(&p.Limits.PerDestination10Min, d.PerDestination10Min)
-	fill(&p.Limits.PerDestinationDay, d.PerDestinationDay)
-	fill(&p.Limits.PerClientIP10Min, d.PerClientIP10Min)
-	fill(&p.Limits.PerTenantMinute, d.PerTenantMinute)
-	fill(&p.Limits.FailedChecksPerDestinationHour, d.FailedChecksPerDestinationHour)
-	fill(&p.Limits.PrefixBurst, d.PrefixBurst)
+	p.Limits = p.Limits.Or(a.Default.Limits)
 	if len(p.AllowedCountries) == 0 {
 		p.AllowedCountries = a.Default.AllowedCountries
 	}

@@ -55,11 +55,6 @@ func SearchAttributeNames() []string {
 // WorkflowID returns the Temporal workflow ID of a verification.
 func WorkflowID(verificationID string) string { return "verification/" + verificationID }
 
-// VerificationIDFromWorkflowID is the inverse of WorkflowID.
-func VerificationIDFromWorkflowID(workflowID string) (string, bool) {
-	return strings.CutPrefix(workflowID, "verification/")
-}
-
 // Kind is what a verification proves.
 type Kind string
 

@@ -57,19 +57,22 @@ func DefaultLimits() Limits {
 }
 
 // withDefaults fills the unset fields of l with the defaults.
-func (l Limits) withDefaults() Limits {
-	d := DefaultLimits()
-	fill := func(v *int, def int) {
+func (l Limits) withDefaults() Limits { return l.Or(DefaultLimits()) }
+
+// Or returns l with each unset (zero or negative) field taken from def:
+// a tenant's limits over the deployment's, those over the built-in ones.
+func (l Limits) Or(def Limits) Limits {
+	fill := func(v *int, d int) {
 		if *v <= 0 {
-			*v = def
+			*v = d
 		}
 	}
-	fill(&l.PerDestination10Min, d.PerDestination10Min)
-	fill(&l.PerDestinationDay, d.PerDestinationDay)
-	fill(&l.PerClientIP10Min, d.PerClientIP10Min)
-	fill(&l.PerTenantMinute, d.PerTenantMinute)
-	fill(&l.FailedChecksPerDestinationHour, d.FailedChecksPerDestinationHour)
-	fill(&l.PrefixBurst, d.PrefixBurst)
+	fill(&l.PerDestination10Min, def.PerDestination10Min)
+	fill(&l.PerDestinationDay, def.PerDestinationDay)
+	fill(&l.PerClientIP10Min, def.PerClientIP10Min)
+	fill(&l.PerTenantMinute, def.PerTenantMinute)
+	fill(&l.FailedChecksPerDestinationHour, def.FailedChecksPerDestinationHour)
+	fill(&l.PrefixBurst, def.PrefixBurst)
 	return l
 }
 

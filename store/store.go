@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/tern/v2/migrate"
 
@@ -88,6 +87,7 @@ type APIKey struct {
 	Mode       contract.Mode
 	SecretHash []byte
 	RevokedAt  *time.Time
+	LastUsedAt *time.Time
 }
 
 // EnsureTenant creates the tenant if it does not exist.
@@ -133,8 +133,8 @@ func (s *Store) RevokeAPIKey(ctx context.Context, id string) error {
 func (s *Store) APIKeyByID(ctx context.Context, id string) (APIKey, error) {
 	var k APIKey
 	var mode string
-	err := s.pool.QueryRow(ctx, `select id, tenant_id, mode, secret_hash, revoked_at from api_keys where id = $1`, id).
-		Scan(&k.ID, &k.TenantID, &mode, &k.SecretHash, &k.RevokedAt)
+	err := s.pool.QueryRow(ctx, `select id, tenant_id, mode, secret_hash, revoked_at, last_used_at from api_keys where id = $1`, id).
+		Scan(&k.ID, &k.TenantID, &mode, &k.SecretHash, &k.RevokedAt, &k.LastUsedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return APIKey{}, ErrNotFound
 	}
@@ -594,11 +594,4 @@ func (s *Store) SandboxMessages(ctx context.Context, tenantID string, toHash []b
 		return nil, fmt.Errorf("store: sandbox messages: %w", err)
 	}
 	return out, nil
-}
-
-// IsUnavailable reports whether err means Postgres could not be reached (as
-// opposed to a query error).
-func IsUnavailable(err error) bool {
-	var pgErr *pgconn.PgError
-	return err != nil && !errors.As(err, &pgErr) && !errors.Is(err, ErrNotFound)
 }
