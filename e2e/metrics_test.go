@@ -1,13 +1,15 @@
 package e2e
 
 import (
+	"bufio"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 )
 
-// TestMetricsMove: /metrics shows HTTP traffic and the business metrics of
-// the verifications the suite ran.
+// TestMetricsMove: /metrics shows HTTP traffic, the business metrics of
+// the verifications the suite ran, and the Temporal SDK's worker metrics.
 func TestMetricsMove(t *testing.T) {
 	s := need(t)
 	v := s.start(t, s.globex, map[string]any{"kind": "two_factor", "to": map[string]string{"phone": "+15005550001"}})
@@ -35,4 +37,52 @@ func TestMetricsMove(t *testing.T) {
 	if strings.Contains(body, "+15005550001") {
 		t.Error("/metrics holds a destination")
 	}
+
+	// The SDK's counters are flushed into the registry every second.
+	sdk := []string{
+		"temporal_request_total",
+		"temporal_workflow_task_execution_latency_seconds_count",
+		"temporal_workflow_task_schedule_to_start_latency_seconds_count",
+		"temporal_activity_execution_latency_seconds_count",
+	}
+	eventually(t, 10*time.Second, "temporal sdk metrics on /metrics", func() bool {
+		body := string(s.call(t, "GET", "/metrics", "", nil).Body)
+		for _, name := range sdk {
+			if metricSum(body, name) <= 0 {
+				return false
+			}
+		}
+		return true
+	})
+	body = string(s.call(t, "GET", "/metrics", "", nil).Body)
+	if !strings.Contains(body, `temporal_workflow_task_execution_latency_seconds_count{`) ||
+		!strings.Contains(body, `workflow_type="Verification"`) {
+		t.Error("/metrics lacks the Verification workflow's task latency")
+	}
+}
+
+// metricSum adds up the values of every series of the metric name in a
+// Prometheus text exposition.
+func metricSum(body, name string) float64 {
+	var sum float64
+	sc := bufio.NewScanner(strings.NewReader(body))
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		rest := strings.TrimPrefix(line, name)
+		if strings.HasPrefix(rest, "{") {
+			rest = rest[strings.LastIndexByte(rest, '}')+1:]
+		}
+		fields := strings.Fields(rest)
+		if len(fields) == 0 {
+			continue
+		}
+		if v, err := strconv.ParseFloat(fields[0], 64); err == nil {
+			sum += v
+		}
+	}
+	return sum
 }

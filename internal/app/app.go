@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -63,6 +64,8 @@ type App struct {
 	// HTTP and business); Metrics are Veriflow's own.
 	Registry *prometheus.Registry
 	Metrics  *metrics.Metrics
+	// sdkMetrics reports the Temporal SDK's metrics into Registry.
+	sdkMetrics io.Closer
 	// ProviderHTTPClient, when set, carries the providers' API calls (tests
 	// point it at mocks); nil uses each adapter's default client.
 	ProviderHTTPClient *http.Client
@@ -89,28 +92,38 @@ func Open(ctx context.Context, c config.Config, log *slog.Logger) (*App, error) 
 	if err != nil {
 		return nil, err
 	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// The SDK's own worker and client metrics go to the same registry.
+	sdkMetrics, sdkMetricsCloser := metrics.NewTemporalHandler(reg, log.With("component", "temporal"))
 	tc, err := client.DialContext(ctx, client.Options{
-		HostPort:  c.TemporalAddress,
-		Namespace: c.TemporalNamespace,
-		Logger:    tlog.NewStructuredLogger(log.With("component", "temporal")),
+		HostPort:       c.TemporalAddress,
+		Namespace:      c.TemporalNamespace,
+		Logger:         tlog.NewStructuredLogger(log.With("component", "temporal")),
+		MetricsHandler: sdkMetrics,
 		// Every payload and failure message is encrypted in history.
 		DataConverter:    codec.DataConverter(payloadKeys),
 		FailureConverter: codec.FailureConverter(payloadKeys),
 	})
 	if err != nil {
 		st.Close()
+		_ = sdkMetricsCloser.Close() // only stops the reporting loop
 		return nil, fmt.Errorf("temporal: dial %s: %w", c.TemporalAddress, err)
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return &App{Config: c, Log: log, Store: st, Temporal: tc, Secrets: secrets, Evidence: keys, PayloadKeys: payloadKeys,
-		Registry: reg, Metrics: metrics.New(reg)}, nil
+		Registry: reg, Metrics: metrics.New(reg), sdkMetrics: sdkMetricsCloser}, nil
 }
 
-// Close closes the connections.
+// Close closes the connections, then flushes and stops the Temporal SDK's
+// metrics reporting.
 func (a *App) Close() {
 	a.Temporal.Close()
 	a.Store.Close()
+	if a.sdkMetrics != nil {
+		if err := a.sdkMetrics.Close(); err != nil {
+			a.Log.Warn("temporal sdk metrics: close", "error", err)
+		}
+	}
 }
 
 // RunWorker runs the Temporal worker until ctx is done, then stops it
