@@ -467,7 +467,22 @@ const (
 	// changeCheckWaitsForSend: a check that arrives while a send is running
 	// waits for its code hash (histories before it answered at once).
 	changeCheckWaitsForSend = "check-waits-for-send"
+	// changeCheckWaitsForFirstCode: a check that arrives before the first
+	// code was sent (the first task was still projecting, a send queued or
+	// a failover pending) waits for it (histories before it answered at
+	// once, counting the check as wrong).
+	changeCheckWaitsForFirstCode = "check-waits-for-first-code"
 )
+
+// firstCodeOnItsWay reports whether no code has been sent yet but one will
+// be: nothing was sent, or a send is running or queued, or a failed send's
+// step is not resolved yet (its failover is about to be queued).
+func (v *verification) firstCodeOnItsWay() bool {
+	if len(v.codeHashes) > 0 || v.state.Status.Final() {
+		return false
+	}
+	return v.state.Sends == 0 || v.sending || v.pending != nil || (v.step != nil && !v.step.resolved)
+}
 
 func (v *verification) validateCheck(in contract.CheckInput) error {
 	if v.state.Status.Final() {
@@ -484,6 +499,10 @@ func (v *verification) check(ctx workflow.Context, in contract.CheckInput) (cont
 	// check in that gap waits for the send instead of counting as wrong.
 	if v.sending && workflow.GetVersion(ctx, changeCheckWaitsForSend, workflow.DefaultVersion, 1) == 1 {
 		if err := workflow.Await(ctx, func() bool { return !v.sending || v.state.Status.Final() }); err != nil {
+			return contract.CheckResult{}, err
+		}
+	} else if v.firstCodeOnItsWay() && workflow.GetVersion(ctx, changeCheckWaitsForFirstCode, workflow.DefaultVersion, 1) == 1 {
+		if err := workflow.Await(ctx, func() bool { return !v.firstCodeOnItsWay() }); err != nil {
 			return contract.CheckResult{}, err
 		}
 	}

@@ -500,3 +500,16 @@ func TestCurrentDetailsTellTheStory(t *testing.T) {
 	v.state = contract.State{Status: contract.StatusPending, ChecksLeft: 5}
 	require.Equal(t, "signup: pending; 5 checks left", v.details())
 }
+
+// TestCheckBeforeFirstSendWaitsForTheCode: a check that reaches the
+// workflow before its first send has even started (its first task was still
+// running under load) waits for that send instead of counting as wrong.
+func TestCheckBeforeFirstSendWaitsForTheCode(t *testing.T) {
+	h := newHarness(t)
+	h.sendDelay = 2 * time.Second
+	c := h.check(0, h.code())
+	st := h.run()
+	require.Equal(t, contract.CheckApproved, c.check.Outcome)
+	require.Equal(t, contract.StatusApproved, st.Status)
+	require.Equal(t, h.in.Policy.MaxChecks, st.ChecksLeft)
+}

@@ -163,6 +163,10 @@ func (t *Temporal) waitReady(ctx context.Context, log *slog.Logger) error {
 	}
 }
 
+// PID returns the process id of the server (the leader of its process
+// group); the benchmark reads its CPU time from /proc.
+func (t *Temporal) PID() int { return t.cmd.Process.Pid }
+
 // Kill stops the server at once (SIGKILL), as a crash would.
 func (t *Temporal) Kill() {
 	_ = syscall.Kill(-t.cmd.Process.Pid, syscall.SIGKILL)

@@ -1,0 +1,118 @@
+// Command veriflow-bench is `make bench`: it starts a Temporal dev server,
+// a PostgreSQL and Veriflow, then measures the full verification path
+// through HTTP against a bare Temporal workflow of the same shape on the
+// same server, and prints throughput, latency percentiles, CPU per
+// verification and the ratio Veriflow/bare (also as JSON).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/veriflow/veriflow/bench"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "veriflow-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	fs := flag.NewFlagSet("veriflow-bench", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: veriflow-bench [flags]\n\nMeasures Veriflow against the bare Temporal shape on one dev server (see docs/performance.md).\n\nflags:")
+		fs.PrintDefaults()
+	}
+	levels := fs.String("levels", "8,24,48", "closed-loop concurrencies, comma-separated")
+	duration := fs.Duration("duration", 15*time.Second, "measured window of each phase")
+	warmup := fs.Duration("warmup", 6*time.Second, "unmeasured warm-up")
+	thinkTime := fs.Duration("think", 200*time.Millisecond, "wait between start and check (the person reading the code)")
+	fraction := fs.Float64("latency-fraction", 0.5, "open-loop rate for the latency targets, as a fraction of the bare saturation")
+	pending := fs.Int("pending", 0, "also open this many pending verifications and report the process RSS")
+	skipBare := fs.Bool("skip-bare", false, "measure Veriflow only (profiling; no ratio)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (load generator, API and worker) to this file")
+	out := fs.String("json", ".dev/bench/latest.json", "write the report as JSON here (empty: don't)")
+	logFile := fs.String("log", ".dev/bench/veriflow.log", "Veriflow's own logs (JSON lines)")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	var opts bench.Options
+	for _, f := range strings.Split(*levels, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return fmt.Errorf("-levels: %q is not a positive number", f)
+		}
+		opts.Levels = append(opts.Levels, n)
+	}
+	opts.Duration, opts.Warmup, opts.Think, opts.LatencyFraction, opts.Pending = *duration, *warmup, *thinkTime, *fraction, *pending
+	opts.Progress, opts.SkipBare = os.Stdout, *skipBare
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := os.MkdirAll(filepath.Dir(*logFile), 0o755); err != nil {
+		return err
+	}
+	lf, err := os.Create(*logFile)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = lf.Close() }()
+	began := time.Now()
+	fmt.Println("starting Temporal dev server, PostgreSQL and Veriflow…")
+	s, err := bench.StartStack(ctx, slog.New(slog.NewJSONHandler(lf, nil)))
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	fmt.Printf("ready in %.1f s (Veriflow logs: %s)\n", time.Since(began).Seconds(), *logFile)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = f.Close() }()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	r, err := bench.Run(ctx, s, opts)
+	if err != nil {
+		return err
+	}
+	fmt.Println()
+	if err := r.Print(os.Stdout); err != nil {
+		return err
+	}
+	if *out != "" {
+		b, err := json.MarshalIndent(r, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(*out, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+		fmt.Printf("\nJSON report: %s (total %.0f s)\n", *out, time.Since(began).Seconds())
+	}
+	return nil
+}
