@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -25,13 +24,8 @@ import (
 // runDev runs the whole service on this machine: a Temporal dev server with
 // the Web UI (unless TEMPORAL_ADDRESS is set), a throwaway Postgres (unless
 // DATABASE_URL is set), the migrations, a test-mode API key, the worker and
-// the API. Ctrl-C stops everything.
-func runDev(ctx context.Context, cfg config.Config, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
-	uiPort := fs.Int("ui-port", 8233, "Temporal Web UI port")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
+// the API, with the Temporal Web UI on uiPort. Ctrl-C stops everything.
+func runDev(ctx context.Context, cfg config.Config, uiPort int, getenv func(string) string, out io.Writer) error {
 	started := time.Now()
 	log := app.NewLogger(cfg)
 	step := func(format string, a ...any) { fmt.Fprintf(out, "==> "+format+"\n", a...) }
@@ -44,7 +38,7 @@ func runDev(ctx context.Context, cfg config.Config, args []string, out io.Writer
 	defer func() { _ = ln.Close() }() // ServeAPI closes it first; this covers early returns
 
 	uiURL := "(external Temporal: see its own UI)"
-	if os.Getenv("TEMPORAL_ADDRESS") == "" {
+	if getenv("TEMPORAL_ADDRESS") == "" {
 		step("starting Temporal dev server (CLI %s) on %s", devstack.TemporalCLIVersion, cfg.TemporalAddress)
 		logDir := filepath.Join(".dev", "logs")
 		if err := os.MkdirAll(logDir, 0o755); err != nil {
@@ -55,7 +49,7 @@ func runDev(ctx context.Context, cfg config.Config, args []string, out io.Writer
 			return err
 		}
 		defer func() { _ = tlogFile.Close() }()
-		t, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{Addr: cfg.TemporalAddress, UIPort: *uiPort, Output: tlogFile, Log: log,
+		t, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{Addr: cfg.TemporalAddress, UIPort: uiPort, Output: tlogFile, Log: log,
 			CodecEndpoint: "http://" + ln.Addr().String() + "/codec"})
 		if err != nil {
 			return err
@@ -106,7 +100,7 @@ func runDev(ctx context.Context, cfg config.Config, args []string, out io.Writer
 	if err := a.Store.Migrate(ctx); err != nil {
 		return err
 	}
-	key, err := createKey(ctx, a.Store, "dev", contract.ModeTest, os.Getenv("VERIFLOW_DEV_API_KEY"))
+	key, err := createKey(ctx, a.Store, "dev", contract.ModeTest, getenv("VERIFLOW_DEV_API_KEY"))
 	if err != nil {
 		return err
 	}

@@ -37,22 +37,20 @@ func TestEvidenceVerifyCommand(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var out bytes.Buffer
-	if err := run(t.Context(), []string{"evidence", "verify", evFile, "--keys", keysFile}, &out); err != nil || !strings.Contains(out.String(), "evidence valid") {
-		t.Fatalf("verify: %v %s", err, out.String())
+	var out, errOut bytes.Buffer
+	if code := run(t.Context(), []string{"evidence", "verify", evFile, "--keys", keysFile}, &out, &errOut, noEnv); code != 0 || !strings.Contains(out.String(), "evidence valid") {
+		t.Fatalf("verify: exit %d %s %s", code, out.String(), errOut.String())
 	}
 	b, _ := os.ReadFile(evFile)
 	if err := os.WriteFile(evFile, bytes.Replace(b, []byte(`"NDA"`), []byte(`"NDB"`), 1), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := run(t.Context(), []string{"evidence", "verify", evFile, "--keys", keysFile}, &out); err == nil {
-		t.Fatal("tampered evidence verified")
+	errOut.Reset()
+	if code := run(t.Context(), []string{"evidence", "verify", evFile, "--keys", keysFile}, &out, &errOut, noEnv); code != 1 || !strings.Contains(errOut.String(), "NOT valid") {
+		t.Fatalf("tampered evidence: exit %d %q", code, errOut.String())
 	}
 	out.Reset()
-	if err := run(t.Context(), []string{"evidence", "keygen"}, &out); err != nil || !strings.HasPrefix(out.String(), "VERIFLOW_EVIDENCE_KEYS=ev-") {
-		t.Fatalf("keygen: %v %q", err, out.String())
-	}
-	if err := run(t.Context(), []string{"--help"}, &out); err != nil {
-		t.Fatal(err)
+	if code := run(t.Context(), []string{"evidence", "keygen"}, &out, &errOut, noEnv); code != 0 || !strings.HasPrefix(out.String(), "VERIFLOW_EVIDENCE_KEYS=ev-") {
+		t.Fatalf("keygen: exit %d %q", code, out.String())
 	}
 }

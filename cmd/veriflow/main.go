@@ -7,8 +7,13 @@
 //	veriflow apikey create        create an API key (--tenant, --mode test|live)
 //	veriflow apikey revoke ID     revoke an API key
 //	veriflow tenant set-callback  register a tenant's event callback URL (--tenant, --url)
+//	veriflow evidence verify      check a signature's evidence offline (FILE --keys KEYS)
+//	veriflow evidence keygen      print a new evidence signing key
+//	veriflow codec keygen         print a new payload encryption key
 //
-// Configuration comes from environment variables (see README.md).
+// `veriflow help [command]` and `veriflow <command> --help` describe each
+// command with its flags and examples. Configuration comes from environment
+// variables (see README.md).
 package main
 
 import (
@@ -21,7 +26,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -36,121 +40,280 @@ import (
 	"github.com/veriflow/veriflow/store"
 )
 
-const usage = `veriflow — durable phone and email verification on Temporal
-
-Usage:
-  veriflow dev                               run the whole service locally (embedded Temporal dev server,
-                                             throwaway Postgres, sandbox provider) and print a test API key
-  veriflow api                               run the HTTP API
-  veriflow worker                            run the Temporal worker
-  veriflow migrate                           apply the database migrations
-  veriflow apikey create --tenant T [--mode test|live]
-                                             create an API key (and the tenant) and print it once
-  veriflow apikey revoke KEY_ID              revoke an API key
-  veriflow tenant set-callback --tenant T --url U
-                                             register (or replace) a tenant's event callback URL and
-                                             print its new signing secret once
-  veriflow evidence verify FILE --keys KEYS  check a signature's evidence offline against the public
-                                             keys (the body of GET /v1/keys saved to a file)
-  veriflow evidence keygen                   print a new evidence signing key for VERIFLOW_EVIDENCE_KEYS
-  veriflow codec keygen                      print a new payload encryption key for VERIFLOW_PAYLOAD_KEYS
-
-Configuration is read from the environment; see README.md.
-`
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "veriflow:", err)
-		os.Exit(1)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}
+
+// commands is the command table: every command's help and action.
+func commands() []command {
+	const needs = " It needs DATABASE_URL, TEMPORAL_ADDRESS, VERIFLOW_CODE_SECRET, VERIFLOW_PAYLOAD_KEYS and " +
+		"VERIFLOW_EVIDENCE_KEYS (directly or through VERIFLOW_CONFIG_FILE)."
+	return []command{
+		{
+			name: "dev", usage: "dev [--ui-port PORT]", config: true,
+			summary: "run the whole service locally and print a test API key",
+			desc: "Runs everything on this machine for development: a Temporal dev server with its Web UI " +
+				"(unless TEMPORAL_ADDRESS is set), a throwaway Postgres (unless DATABASE_URL is set), the " +
+				"migrations, the worker and the API on VERIFLOW_HTTP_ADDR. Missing secrets and keys are " +
+				"generated; a test-mode API key of tenant \"dev\" is printed (VERIFLOW_DEV_API_KEY fixes it); " +
+				"the Temporal UI decodes payloads through the API's codec server. Ctrl-C stops everything. " +
+				"`make dev` builds the binary and the Temporal CLI first.",
+			examples: []string{
+				"veriflow dev",
+				"VERIFLOW_HTTP_ADDR=127.0.0.1:9090 veriflow dev --ui-port 8234",
+				"DATABASE_URL=postgres://veriflow@localhost/veriflow veriflow dev",
+			},
+			flags: func(fs *flag.FlagSet) action {
+				uiPort := fs.Int("ui-port", 8233, "Temporal Web UI port")
+				return func(ctx context.Context, e env, args []string) error {
+					if len(args) != 0 {
+						return usageError(fmt.Sprintf("unexpected argument %q", args[0]))
+					}
+					return runDev(ctx, e.cfg, *uiPort, e.getenv, e.out)
+				}
+			},
+		},
+		{
+			name: "api", usage: "api", config: true,
+			summary: "run the HTTP API",
+			desc: "Serves the HTTP API — verifications, analytics, provider webhooks, /metrics, /openapi.json " +
+				"and the codec server for the Temporal UI — on VERIFLOW_HTTP_ADDR until SIGINT or SIGTERM, " +
+				"then drains in-flight requests within VERIFLOW_SHUTDOWN_TIMEOUT. It is stateless: run as " +
+				"many replicas as load needs." + needs,
+			examples: []string{
+				"VERIFLOW_CONFIG_FILE=/etc/veriflow/config.json veriflow api",
+				"VERIFLOW_HTTP_ADDR=0.0.0.0:8080 DATABASE_URL=postgres://veriflow@db/veriflow TEMPORAL_ADDRESS=temporal:7233 veriflow api",
+			},
+			flags: noFlags(func(ctx context.Context, e env) error { return serve(ctx, e.cfg, true, false) }),
+		},
+		{
+			name: "worker", usage: "worker", config: true,
+			summary: "run the Temporal worker",
+			desc: "Runs the Temporal worker on the veriflow task queue — the verification and event " +
+				"workflows, the delivery activities, and the receipt and event relays — until SIGINT or " +
+				"SIGTERM, then lets running activities finish within VERIFLOW_SHUTDOWN_TIMEOUT. Workers " +
+				"scale horizontally; a worker-only process serves /metrics on VERIFLOW_METRICS_ADDR when " +
+				"set." + needs,
+			examples: []string{
+				"VERIFLOW_CONFIG_FILE=/etc/veriflow/config.json veriflow worker",
+				"VERIFLOW_METRICS_ADDR=0.0.0.0:9090 veriflow worker",
+			},
+			flags: noFlags(func(ctx context.Context, e env) error { return serve(ctx, e.cfg, false, true) }),
+		},
+		{
+			name: "migrate", usage: "migrate", config: true,
+			summary: "apply the database migrations",
+			desc: "Applies the database migrations to DATABASE_URL and exits. Runs may overlap (an advisory " +
+				"lock serializes them) and repeat (applied migrations are skipped), so every deploy can " +
+				"run it before starting the API and the worker.",
+			examples: []string{"DATABASE_URL=postgres://veriflow@localhost/veriflow veriflow migrate"},
+			flags: noFlags(func(ctx context.Context, e env) error {
+				return withStore(ctx, e.cfg, func(s *store.Store) error {
+					if err := s.Migrate(ctx); err != nil {
+						return err
+					}
+					fmt.Fprintln(e.out, "migrations applied")
+					return nil
+				})
+			}),
+		},
+		{
+			name: "apikey", usage: "apikey <command> [flags]",
+			summary: "manage API keys",
+			desc: "Creates and revokes API keys. A key belongs to one tenant and is either test mode " +
+				"(sandbox deliveries only) or live; only its hash is stored, so a new key is shown once. " +
+				"Both commands need DATABASE_URL.",
+			examples: []string{
+				"veriflow apikey create --tenant acme --mode live",
+				"veriflow apikey revoke 01HZX3K9QW2M",
+			},
+		},
+		{
+			name: "apikey create", usage: "apikey create --tenant TENANT [--mode test|live]", config: true,
+			summary: "create an API key (and its tenant); print it once",
+			desc: "Creates an API key for a tenant, creating the tenant if it does not exist yet, and prints " +
+				"the key once: store it in your secret manager, Veriflow keeps only its hash. A test key " +
+				"reaches only the sandbox provider; a live key sends real messages. Needs DATABASE_URL.",
+			examples: []string{
+				"veriflow apikey create --tenant acme",
+				"veriflow apikey create --tenant acme --mode live",
+			},
+			flags: func(fs *flag.FlagSet) action {
+				tenant := fs.String("tenant", "", "tenant id (created if missing)")
+				mode := fs.String("mode", "test", "key mode: test (sandbox only) or live")
+				return func(ctx context.Context, e env, args []string) error {
+					if len(args) != 0 {
+						return usageError(fmt.Sprintf("unexpected argument %q", args[0]))
+					}
+					if *tenant == "" || !contract.Mode(*mode).Valid() {
+						return usageError("needs --tenant and --mode test|live")
+					}
+					return withStore(ctx, e.cfg, func(s *store.Store) error {
+						k, err := createKey(ctx, s, *tenant, contract.Mode(*mode), "")
+						if err != nil {
+							return err
+						}
+						fmt.Fprintf(e.out, "tenant:  %s\nmode:    %s\nkey id:  %s\napi key: %s\n(the key is shown once; only its hash is stored)\n", *tenant, *mode, k.ID, k)
+						return nil
+					})
+				}
+			},
+		},
+		{
+			name: "apikey revoke", usage: "apikey revoke KEY_ID", config: true,
+			summary: "revoke an API key",
+			desc: "Revokes an API key at once: requests with it get 401 from then on. KEY_ID is the key id " +
+				"printed by apikey create (the full key works too). Needs DATABASE_URL.",
+			examples: []string{"veriflow apikey revoke 01HZX3K9QW2M"},
+			flags: func(*flag.FlagSet) action {
+				return func(ctx context.Context, e env, args []string) error {
+					if len(args) != 1 {
+						return usageError("needs exactly one KEY_ID")
+					}
+					id := args[0]
+					if k, err := apikey.Parse(id); err == nil {
+						id = k.ID // a full key works too
+					}
+					return withStore(ctx, e.cfg, func(s *store.Store) error {
+						if err := s.RevokeAPIKey(ctx, id); err != nil {
+							return fmt.Errorf("revoke %s: %w", id, err)
+						}
+						fmt.Fprintf(e.out, "revoked %s\n", id)
+						return nil
+					})
+				}
+			},
+		},
+		{
+			name: "tenant", usage: "tenant <command> [flags]",
+			summary: "manage tenants",
+			desc: "Configures tenants. set-callback registers the URL that receives a tenant's signed " +
+				"outbound events (verification state changes).",
+			examples: []string{"veriflow tenant set-callback --tenant acme --url https://acme.example/hooks/veriflow"},
+		},
+		{
+			name: "tenant set-callback", usage: "tenant set-callback --tenant TENANT --url URL", config: true,
+			summary: "register a tenant's event callback URL; print its secret once",
+			desc: "Registers the URL that receives the tenant's outbound events, replacing any earlier one, " +
+				"and prints a new signing secret once: verify each event's Veriflow-Signature header with " +
+				"it. The URL must be https (http only to localhost). Needs DATABASE_URL and " +
+				"VERIFLOW_CODE_SECRET (the secret is stored sealed with it).",
+			examples: []string{
+				"veriflow tenant set-callback --tenant acme --url https://acme.example/hooks/veriflow",
+				"veriflow tenant set-callback --tenant dev --url http://localhost:3000/events",
+			},
+			flags: func(fs *flag.FlagSet) action {
+				tenant := fs.String("tenant", "", "tenant id (must exist)")
+				u := fs.String("url", "", "callback URL (https; http only to localhost)")
+				return func(ctx context.Context, e env, args []string) error {
+					if *tenant == "" || *u == "" || len(args) != 0 {
+						return usageError("needs --tenant and --url, and no other arguments")
+					}
+					return setCallback(ctx, e.cfg, *tenant, *u, e.out)
+				}
+			},
+		},
+		{
+			name: "evidence", usage: "evidence <command> [flags]",
+			summary: "signature evidence: verify offline, make signing keys",
+			desc: "Works with the Ed25519-signed evidence that Veriflow issues when a signature " +
+				"verification is approved: verify checks a record offline against the public keys, keygen " +
+				"makes a signing key for VERIFLOW_EVIDENCE_KEYS. Neither needs a database.",
+			examples: []string{
+				"veriflow evidence verify evidence.json --keys keys.json",
+				"export $(veriflow evidence keygen | head -1)",
+			},
+		},
+		{
+			name: "evidence verify", usage: "evidence verify FILE --keys KEYS",
+			summary: "check a signature's evidence offline",
+			desc: "Checks an evidence record (the evidence object of an approved signature verification, " +
+				"saved to FILE) against Veriflow's public keys (the body of GET /v1/keys saved to KEYS), " +
+				"without calling Veriflow, and prints what was signed, by whom and when. It exits 1 when " +
+				"the record was altered or signed by an unknown key.",
+			examples: []string{
+				"curl -s https://veriflow.example/v1/keys > keys.json",
+				"veriflow evidence verify evidence.json --keys keys.json",
+			},
+			flags: func(fs *flag.FlagSet) action {
+				keys := fs.String("keys", "", "public keys file (the body of GET /v1/keys)")
+				return func(_ context.Context, e env, args []string) error {
+					if len(args) != 1 || *keys == "" {
+						return usageError("needs one FILE and --keys")
+					}
+					return verifyEvidence(args[0], *keys, e.out)
+				}
+			},
+		},
+		{
+			name: "evidence keygen", usage: "evidence keygen",
+			summary: "print a new key for VERIFLOW_EVIDENCE_KEYS",
+			desc: "Prints a new Ed25519 evidence signing key as a VERIFLOW_EVIDENCE_KEYS line. To rotate, " +
+				"put the new key first and keep the old ones after it, so evidence they signed still " +
+				"verifies.",
+			examples: []string{"veriflow evidence keygen", "export $(veriflow evidence keygen | head -1)"},
+			flags: noFlags(func(_ context.Context, e env) error {
+				kid, seed, err := evidence.GenerateKey(time.Now())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.out, "VERIFLOW_EVIDENCE_KEYS=%s:%s\n# to rotate, put a new key first and keep the old ones after it\n", kid, seed)
+				return nil
+			}),
+		},
+		{
+			name: "codec", usage: "codec <command> [flags]",
+			summary: "Temporal payload encryption keys",
+			desc: "Manages the AES-256-GCM keys that encrypt every Temporal payload and failure message " +
+				"(VERIFLOW_PAYLOAD_KEYS); the API decrypts them for the Temporal UI as a codec server.",
+			examples: []string{"export $(veriflow codec keygen | head -1)"},
+		},
+		{
+			name: "codec keygen", usage: "codec keygen",
+			summary: "print a new key for VERIFLOW_PAYLOAD_KEYS",
+			desc: "Prints a new AES-256 payload encryption key as a VERIFLOW_PAYLOAD_KEYS line. To rotate, " +
+				"put the new key first and keep the old ones after it: the first key encrypts, all of " +
+				"them decrypt, so recorded histories stay readable.",
+			examples: []string{"veriflow codec keygen", "export $(veriflow codec keygen | head -1)"},
+			flags: noFlags(func(_ context.Context, e env) error {
+				kid, key, err := codec.GenerateKey(time.Now())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.out, "VERIFLOW_PAYLOAD_KEYS=%s:%s\n# to rotate, put a new key first and keep the old ones after it\n", kid, key)
+				return nil
+			}),
+		},
 	}
 }
 
-func run(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(out, usage)
-		return nil
-	}
-	cfg, err := config.FromEnv(os.Getenv)
-	if err != nil {
-		return err
-	}
-	switch args[0] {
-	case "dev":
-		return runDev(ctx, cfg, args[1:], out)
-	case "api":
-		return serve(ctx, cfg, true, false)
-	case "worker":
-		return serve(ctx, cfg, false, true)
-	case "migrate":
-		return withStore(ctx, cfg, func(s *store.Store) error {
-			if err := s.Migrate(ctx); err != nil {
-				return err
+// noFlags makes the flags of a command that takes no flags and no
+// arguments.
+func noFlags(f func(context.Context, env) error) func(*flag.FlagSet) action {
+	return func(*flag.FlagSet) action {
+		return func(ctx context.Context, e env, args []string) error {
+			if len(args) != 0 {
+				return usageError(fmt.Sprintf("unexpected argument %q", args[0]))
 			}
-			fmt.Fprintln(out, "migrations applied")
-			return nil
-		})
-	case "apikey":
-		return runAPIKey(ctx, cfg, args[1:], out)
-	case "tenant":
-		return runTenant(ctx, cfg, args[1:], out)
-	case "evidence":
-		return runEvidence(args[1:], out)
-	case "codec":
-		if len(args) != 2 || args[1] != "keygen" {
-			return errors.New("usage: veriflow codec keygen")
+			return f(ctx, e)
 		}
-		kid, key, err := codec.GenerateKey(time.Now())
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "VERIFLOW_PAYLOAD_KEYS=%s:%s\n# to rotate, put a new key first and keep the old ones after it\n", kid, key)
-		return nil
 	}
-	return fmt.Errorf("unknown command %q (try veriflow --help)", args[0])
 }
 
-func runEvidence(args []string, out io.Writer) error {
-	const usage = "usage: veriflow evidence verify FILE --keys KEYS.json | veriflow evidence keygen"
-	if len(args) == 0 {
-		return errors.New(usage)
+// verifyEvidence checks the evidence in file against the public keys in
+// keys and prints what it proves.
+func verifyEvidence(file, keys string, out io.Writer) error {
+	r, err := evidence.VerifyFile(file, keys)
+	if err != nil {
+		return fmt.Errorf("evidence NOT valid: %w", err)
 	}
-	switch args[0] {
-	case "keygen":
-		kid, seed, err := evidence.GenerateKey(time.Now())
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "VERIFLOW_EVIDENCE_KEYS=%s:%s\n# to rotate, put a new key first and keep the old ones after it\n", kid, seed)
-		return nil
-	case "verify":
-		fs := flag.NewFlagSet("evidence verify", flag.ContinueOnError)
-		keys := fs.String("keys", "", "public keys file (the body of GET /v1/keys)")
-		var file string
-		rest := args[1:]
-		if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
-			file, rest = rest[0], rest[1:]
-		}
-		if err := fs.Parse(rest); err != nil {
-			return err
-		}
-		if file == "" && fs.NArg() == 1 {
-			file = fs.Arg(0)
-		}
-		if file == "" || *keys == "" {
-			return errors.New(usage)
-		}
-		r, err := evidence.VerifyFile(file, *keys)
-		if err != nil {
-			return fmt.Errorf("evidence NOT valid: %w", err)
-		}
-		fmt.Fprintf(out, "evidence valid\n  verification %s (tenant %s, %s)\n  document     %q sha256 %s\n  signer       %s %s via %s\n  approved at  %s\n",
-			r.VerificationID, r.TenantID, r.Kind, r.Document.Title, r.Document.SHA256,
-			r.Destination.Type, r.Destination.Masked, r.Channel, r.ApprovedAt.Format(time.RFC3339))
-		return nil
-	}
-	return fmt.Errorf("unknown evidence command %q", args[0])
+	fmt.Fprintf(out, "evidence valid\n  verification %s (tenant %s, %s)\n  document     %q sha256 %s\n  signer       %s %s via %s\n  approved at  %s\n",
+		r.VerificationID, r.TenantID, r.Kind, r.Document.Title, r.Document.SHA256,
+		r.Destination.Type, r.Destination.Masked, r.Channel, r.ApprovedAt.Format(time.RFC3339))
+	return nil
 }
 
 func withStore(ctx context.Context, cfg config.Config, f func(*store.Store) error) error {
@@ -211,48 +374,6 @@ func serve(ctx context.Context, cfg config.Config, withAPI, withWorker bool) err
 	return first
 }
 
-func runAPIKey(ctx context.Context, cfg config.Config, args []string, out io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("usage: veriflow apikey create --tenant T [--mode test|live] | veriflow apikey revoke KEY_ID")
-	}
-	switch args[0] {
-	case "create":
-		fs := flag.NewFlagSet("apikey create", flag.ContinueOnError)
-		tenant := fs.String("tenant", "", "tenant id (created if missing)")
-		mode := fs.String("mode", "test", "key mode: test (sandbox only) or live")
-		if err := fs.Parse(args[1:]); err != nil {
-			return err
-		}
-		if *tenant == "" || !contract.Mode(*mode).Valid() {
-			return errors.New("apikey create needs --tenant and --mode test|live")
-		}
-		return withStore(ctx, cfg, func(s *store.Store) error {
-			k, err := createKey(ctx, s, *tenant, contract.Mode(*mode), "")
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(out, "tenant:  %s\nmode:    %s\nkey id:  %s\napi key: %s\n(the key is shown once; only its hash is stored)\n", *tenant, *mode, k.ID, k)
-			return nil
-		})
-	case "revoke":
-		if len(args) != 2 {
-			return errors.New("usage: veriflow apikey revoke KEY_ID")
-		}
-		id := args[1]
-		if k, err := apikey.Parse(id); err == nil {
-			id = k.ID // a full key works too
-		}
-		return withStore(ctx, cfg, func(s *store.Store) error {
-			if err := s.RevokeAPIKey(ctx, id); err != nil {
-				return fmt.Errorf("revoke %s: %w", id, err)
-			}
-			fmt.Fprintf(out, "revoked %s\n", id)
-			return nil
-		})
-	}
-	return fmt.Errorf("unknown apikey command %q", args[0])
-}
-
 // createKey stores a key for tenant: fixed (a full key string) or random.
 func createKey(ctx context.Context, s *store.Store, tenant string, mode contract.Mode, fixed string) (apikey.Key, error) {
 	k := apikey.Generate(mode)
@@ -271,21 +392,10 @@ func createKey(ctx context.Context, s *store.Store, tenant string, mode contract
 	return k, nil
 }
 
-func runTenant(ctx context.Context, cfg config.Config, args []string, out io.Writer) error {
-	const use = "usage: veriflow tenant set-callback --tenant T --url U"
-	if len(args) == 0 || args[0] != "set-callback" {
-		return errors.New(use)
-	}
-	fs := flag.NewFlagSet("tenant set-callback", flag.ContinueOnError)
-	tenant := fs.String("tenant", "", "tenant id (must exist)")
-	u := fs.String("url", "", "callback URL (https; http only to localhost)")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
-	}
-	if *tenant == "" || fs.NArg() != 0 {
-		return errors.New(use)
-	}
-	if err := outbound.ValidateURL(*u); err != nil {
+// setCallback registers u as tenant's callback URL with a new signing
+// secret, which it prints once.
+func setCallback(ctx context.Context, cfg config.Config, tenant, u string, out io.Writer) error {
+	if err := outbound.ValidateURL(u); err != nil {
 		return fmt.Errorf("--url %w", err)
 	}
 	secrets, err := otp.New(cfg.CodeSecret)
@@ -293,15 +403,15 @@ func runTenant(ctx context.Context, cfg config.Config, args []string, out io.Wri
 		return err
 	}
 	secret := outbound.NewSecret()
-	sealed, err := secrets.Seal([]byte(secret), outbound.SecretAAD(*tenant))
+	sealed, err := secrets.Seal([]byte(secret), outbound.SecretAAD(tenant))
 	if err != nil {
 		return err
 	}
 	return withStore(ctx, cfg, func(s *store.Store) error {
-		if err := s.SetCallback(ctx, *tenant, *u, sealed); err != nil {
-			return fmt.Errorf("set callback of %s: %w", *tenant, err)
+		if err := s.SetCallback(ctx, tenant, u, sealed); err != nil {
+			return fmt.Errorf("set callback of %s: %w", tenant, err)
 		}
-		fmt.Fprintf(out, "tenant:   %s\ncallback: %s\nsecret:   %s\n(the secret is shown once; verify Veriflow-Signature with it)\n", *tenant, *u, secret)
+		fmt.Fprintf(out, "tenant:   %s\ncallback: %s\nsecret:   %s\n(the secret is shown once; verify Veriflow-Signature with it)\n", tenant, u, secret)
 		return nil
 	})
 }
