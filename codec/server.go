@@ -31,8 +31,8 @@ type ServerOptions struct {
 	// Token, when set, must be presented as "Authorization: Bearer <token>"
 	// on every encode and decode request (compared in constant time).
 	// Production MUST set a token: without one, the server decrypts for any
-	// loopback client that claims an allowed Origin, and an Origin header
-	// is trivially forged by anything but a browser.
+	// loopback (or TrustedNetworks) client that claims an allowed Origin,
+	// and an Origin header is trivially forged by anything but a browser.
 	//
 	// The temporal CLI sends it with --codec-auth "Bearer <token>". The
 	// Temporal UI can only forward its user's own access token, so a
@@ -46,6 +46,15 @@ type ServerOptions struct {
 	// with 403. Entries "*" and "null" are ignored; a trailing "/" is
 	// dropped and case does not matter.
 	AllowedOrigins []string
+	// TrustedNetworks are source networks treated like loopback when no
+	// Token is set: a request from one of them with an allowed Origin is
+	// served without a token. It is an explicit opt-in for a local stack
+	// behind Docker's port mapping, where the browser's requests reach the
+	// API from the bridge network's gateway rather than from loopback;
+	// anything that can send from these networks and forge an Origin can
+	// decode, so a shared deployment sets Token instead. Ignored when Token
+	// is set.
+	TrustedNetworks []netip.Prefix
 	// Namespaces, when non-empty, are the only namespaces accepted in the
 	// X-Namespace header; a request without the header is then refused.
 	// Empty accepts any namespace.
@@ -57,6 +66,7 @@ type server struct {
 	hasToken   bool
 	tokenHash  [sha256.Size]byte
 	origins    map[string]bool
+	trusted    []netip.Prefix
 	namespaces map[string]bool
 }
 
@@ -70,7 +80,8 @@ type server struct {
 // CORS preflight (OPTIONS, 204); the method (405 unless POST);
 // authentication (401 for a missing or wrong bearer token when Token is set;
 // when it is not, 403 unless the request comes from an allowed Origin over
-// loopback, the `veriflow dev` set-up); X-Namespace against Namespaces
+// loopback, the `veriflow dev` set-up, or from TrustedNetworks, the
+// docker-compose one); X-Namespace against Namespaces
 // (403); and the body size (413 above MaxBodyBytes). Its own errors are
 // application/problem+json; every response is marked no-store.
 //
@@ -90,6 +101,11 @@ func NewServer(k *Keyring, opts ServerOptions) http.Handler {
 		o = normalizeOrigin(o)
 		if o != "" && o != "*" && o != "null" {
 			s.origins[o] = true
+		}
+	}
+	for _, p := range opts.TrustedNetworks {
+		if p.IsValid() {
+			s.trusted = append(s.trusted, p.Masked())
 		}
 	}
 	for _, ns := range opts.Namespaces {
@@ -150,9 +166,9 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeProblem(w, http.StatusUnauthorized, "unauthorized", "A valid bearer token is required.")
 			return
 		}
-	} else if origin == "" || !loopback(r.RemoteAddr) {
+	} else if origin == "" || !s.local(r.RemoteAddr) {
 		writeProblem(w, http.StatusForbidden, "forbidden",
-			"No token is configured: only browser requests from an allowed origin over loopback are accepted.")
+			"No token is configured: only browser requests from an allowed origin over loopback or a trusted network are accepted.")
 		return
 	}
 
@@ -190,13 +206,27 @@ func (s *server) tokenOK(authorization string) bool {
 	return subtle.ConstantTimeCompare(got[:], s.tokenHash[:]) == 1
 }
 
-func loopback(remoteAddr string) bool {
+// local reports whether remoteAddr is a loopback address or in one of the
+// trusted networks.
+func (s *server) local(remoteAddr string) bool {
 	host, _, err := net.SplitHostPort(remoteAddr)
 	if err != nil {
 		host = remoteAddr
 	}
 	a, err := netip.ParseAddr(host)
-	return err == nil && a.Unmap().IsLoopback()
+	if err != nil {
+		return false
+	}
+	a = a.Unmap().WithZone("")
+	if a.IsLoopback() {
+		return true
+	}
+	for _, p := range s.trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // problem is an RFC 9457 problem details object, in the style of the

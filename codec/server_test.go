@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -167,6 +168,53 @@ func TestServerWithoutTokenRefusesNonBrowserAndRemoteClients(t *testing.T) {
 		if rec.Code != http.StatusOK {
 			t.Errorf("%s: status %d: %s", addr, rec.Code, rec.Body)
 		}
+	}
+}
+
+// TestServerTrustedNetworks: without a token, browser requests from a
+// trusted source network (Docker's bridge, behind the port mapping) are
+// served like loopback ones; other networks, requests without an Origin and
+// foreign origins are still refused, and a configured token still wins.
+func TestServerTrustedNetworks(t *testing.T) {
+	k := mustKeyring(t, "k1:"+testKey(t))
+	opts := ServerOptions{AllowedOrigins: []string{uiOrigin},
+		TrustedNetworks: []netip.Prefix{netip.MustParsePrefix("172.16.0.0/12"), netip.MustParsePrefix("10.1.2.3/16")}}
+	enc, plain := encrypted(t, k)
+	serve := func(opts ServerOptions, addr string, headers ...string) reply {
+		req := httptest.NewRequest(http.MethodPost, DecodePath, payloadsBody(t, enc))
+		req.RemoteAddr = addr
+		for i := 0; i+1 < len(headers); i += 2 {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+		rec := httptest.NewRecorder()
+		NewServer(k, opts).ServeHTTP(rec, req)
+		return reply{rec.Code, rec.Header(), rec.Body.Bytes()}
+	}
+
+	for _, addr := range []string{"172.18.0.1:41000", "[::ffff:172.18.0.1]:41000", "10.1.200.4:5000", "127.0.0.1:41000"} {
+		r := serve(opts, addr, "Origin", uiOrigin)
+		wantPayloads(t, parsePayloads(t, r), plain)
+		wantCORS(t, r, uiOrigin)
+	}
+	for _, tc := range []struct {
+		what, addr string
+		headers    []string
+	}{
+		{"untrusted network", "192.0.2.7:41000", []string{"Origin", uiOrigin}},
+		{"next to the trusted /12", "172.32.0.1:41000", []string{"Origin", uiOrigin}},
+		{"outside the masked /16", "10.2.0.1:41000", []string{"Origin", uiOrigin}},
+		{"no Origin", "172.18.0.1:41000", nil},
+		{"foreign Origin", "172.18.0.1:41000", []string{"Origin", otherOrigin}},
+	} {
+		r := serve(opts, tc.addr, tc.headers...)
+		if r.status != http.StatusForbidden {
+			t.Errorf("%s: status %d, want 403: %s", tc.what, r.status, r.body)
+		}
+	}
+	// A token is required even from a trusted network once one is set.
+	opts.Token = testToken
+	if r := serve(opts, "172.18.0.1:41000", "Origin", uiOrigin); r.status != http.StatusUnauthorized {
+		t.Errorf("with a token: status %d, want 401", r.status)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -44,11 +45,17 @@ type Config struct {
 	// "kid:base64key,…", the first one encrypting (VERIFLOW_PAYLOAD_KEYS).
 	PayloadKeys string
 	// CodecToken authenticates the codec server (VERIFLOW_CODEC_TOKEN);
-	// without it only loopback callers from CodecOrigins are served.
+	// without it only callers from CodecOrigins over loopback or from
+	// CodecTrustedNetworks are served.
 	CodecToken string
 	// CodecOrigins are the Temporal UI origins allowed to call the codec
 	// server (VERIFLOW_CODEC_ORIGINS, comma separated).
 	CodecOrigins []string
+	// CodecTrustedNetworks are source networks whose requests with an
+	// allowed Origin the codec server accepts without a token, like
+	// loopback ones (VERIFLOW_CODEC_TRUSTED_NETWORKS, comma-separated
+	// CIDRs): docker-compose's bridge networks, for local use only.
+	CodecTrustedNetworks []netip.Prefix
 	// Abuse holds the rate limits and fraud guards (config file only).
 	Abuse Abuse
 	// MetricsAddr is where a worker-only process serves /metrics
@@ -88,6 +95,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	var errs []error
+	if c.CodecTrustedNetworks, err = parseNetworks(get("VERIFLOW_CODEC_TRUSTED_NETWORKS", "")); err != nil {
+		errs = append(errs, fmt.Errorf("VERIFLOW_CODEC_TRUSTED_NETWORKS: %w", err))
+	}
 	if c.Providers, err = providersFromEnv(func(k string) string { return get(k, "") }, f.routes()); err != nil {
 		errs = append(errs, err)
 	}
@@ -104,6 +114,27 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("VERIFLOW_LOG_FORMAT: must be json or text, not %q", c.LogFormat))
 	}
 	return c, errors.Join(errs...)
+}
+
+// parseNetworks parses comma-separated CIDRs ("172.16.0.0/12,
+// 192.168.0.0/16"). A bare address and a prefix of every address (/0) are
+// refused: the list grants token-free access, so it must be deliberate.
+func parseNetworks(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR such as 172.16.0.0/12: %w", f, err)
+		}
+		if p.Bits() == 0 {
+			return nil, fmt.Errorf("%q trusts every address: set VERIFLOW_CODEC_TOKEN instead", f)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // Validate reports settings the api and worker cannot run without.

@@ -1,6 +1,10 @@
 package config
 
 import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -32,5 +36,43 @@ func TestBadValuesAndRedaction(t *testing.T) {
 	}
 	if s := c.String(); strings.Contains(s, "hunter2") || strings.Contains(s, "xxxx") {
 		t.Fatalf("String leaks secrets: %s", s)
+	}
+}
+
+func TestCodecTrustedNetworks(t *testing.T) {
+	c, err := FromEnv(env(map[string]string{"VERIFLOW_CODEC_TRUSTED_NETWORKS": " 172.16.0.0/12, 192.168.1.7/16 ,fd00::/8,"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []netip.Prefix{netip.MustParsePrefix("172.16.0.0/12"), netip.MustParsePrefix("192.168.0.0/16"), netip.MustParsePrefix("fd00::/8")}
+	if !slices.Equal(c.CodecTrustedNetworks, want) {
+		t.Fatalf("networks %v, want %v", c.CodecTrustedNetworks, want)
+	}
+	if c, err := FromEnv(env(nil)); err != nil || c.CodecTrustedNetworks != nil {
+		t.Fatalf("default: %v %v", c.CodecTrustedNetworks, err)
+	}
+
+	// From the config file's env, like every variable.
+	path := filepath.Join(t.TempDir(), "veriflow.json")
+	if err := os.WriteFile(path, []byte(`{"env": {"VERIFLOW_CODEC_TRUSTED_NETWORKS": "172.16.0.0/12"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := FromEnv(env(map[string]string{"VERIFLOW_CONFIG_FILE": path})); err != nil || len(c.CodecTrustedNetworks) != 1 {
+		t.Fatalf("config file: %v %v", c.CodecTrustedNetworks, err)
+	}
+
+	// An invalid entry stops the start with a message naming the variable
+	// and the entry.
+	for value, want := range map[string]string{
+		"172.16.0.0/12,docker": `"docker" is not a CIDR`,
+		"172.18.0.1":           `"172.18.0.1" is not a CIDR`,
+		"10.0.0.0/33":          `"10.0.0.0/33" is not a CIDR`,
+		"0.0.0.0/0":            "trusts every address",
+		"::/0":                 "trusts every address",
+	} {
+		_, err := FromEnv(env(map[string]string{"VERIFLOW_CODEC_TRUSTED_NETWORKS": value}))
+		if err == nil || !strings.Contains(err.Error(), "VERIFLOW_CODEC_TRUSTED_NETWORKS: ") || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want one with %q", value, err, want)
+		}
 	}
 }

@@ -4,6 +4,7 @@
 package deploy
 
 import (
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -249,6 +250,31 @@ func TestCodecWiring(t *testing.T) {
 	}
 	if got := ui.Environment["TEMPORAL_CORS_ORIGINS"]; got != origin {
 		t.Errorf("temporal-ui: TEMPORAL_CORS_ORIGINS = %q, want %s", got, origin)
+	}
+
+	// Without a token the codec server serves loopback only; the browser's
+	// requests reach the api container from the compose network's gateway,
+	// so the api trusts Docker's private bridge ranges (and nothing else).
+	env := c.Services["api"].Environment
+	cfg, err := config.FromEnv(func(k string) string { return interpolate(env[k]) })
+	if err != nil {
+		t.Fatalf("api: config.FromEnv: %v", err)
+	}
+	if cfg.CodecToken == "" && len(cfg.CodecTrustedNetworks) == 0 {
+		t.Error("api: no VERIFLOW_CODEC_TRUSTED_NETWORKS: the UI cannot decode through the port mapping")
+	}
+	for _, gw := range []string{"172.17.0.1", "172.18.0.1", "192.168.16.1"} {
+		if !slices.ContainsFunc(cfg.CodecTrustedNetworks, func(p netip.Prefix) bool { return p.Contains(netip.MustParseAddr(gw)) }) {
+			t.Errorf("api: VERIFLOW_CODEC_TRUSTED_NETWORKS %v lacks Docker's gateway %s", cfg.CodecTrustedNetworks, gw)
+		}
+	}
+	for _, p := range cfg.CodecTrustedNetworks {
+		if !p.Addr().IsPrivate() || p.Bits() < 8 {
+			t.Errorf("api: trusted network %s is not a private range", p)
+		}
+	}
+	if w := c.Services["worker"].Environment["VERIFLOW_CODEC_TRUSTED_NETWORKS"]; w != "" {
+		t.Errorf("worker: VERIFLOW_CODEC_TRUSTED_NETWORKS = %q: only the api serves the codec", w)
 	}
 }
 

@@ -247,11 +247,19 @@ func (a *App) Handler() http.Handler {
 	if pc.Twilio.Enabled() {
 		wh.Twilio = twilio.NewSignatureVerifier(pc.Twilio.AuthToken, pc.Twilio.AuthTokenSecondary)
 	}
+	if nets := a.Config.CodecTrustedNetworks; len(nets) > 0 {
+		if a.Config.CodecToken != "" {
+			a.Log.Warn("VERIFLOW_CODEC_TRUSTED_NETWORKS is ignored: VERIFLOW_CODEC_TOKEN is set")
+		} else {
+			a.Log.Warn("codec server decodes for browsers on trusted networks without a token (local use only)", "networks", fmt.Sprint(nets))
+		}
+	}
 	return api.New(api.Deps{Store: a.Store, Temporal: a.Temporal, Secrets: a.Secrets, Log: a.Log, Webhooks: wh,
 		Policies: a.Config.Policies, Evidence: a.Evidence,
 		Guard:   guard.New(a.Store, a.Config.Abuse.PolicyFor, a.Log),
 		Metrics: a.Metrics, MetricsHandler: a.MetricsHandler(),
-		Codec: codec.NewServer(a.PayloadKeys, codec.ServerOptions{Token: a.Config.CodecToken, AllowedOrigins: a.Config.CodecOrigins})})
+		Codec: codec.NewServer(a.PayloadKeys, codec.ServerOptions{Token: a.Config.CodecToken, AllowedOrigins: a.Config.CodecOrigins,
+			TrustedNetworks: a.Config.CodecTrustedNetworks})})
 }
 
 // ServeAPI serves the API on ln until ctx is done, then drains in-flight
