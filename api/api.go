@@ -479,16 +479,29 @@ func (s *Server) startWorkflow(ctx context.Context, row store.Verification, v va
 		StaticSummary:            summary(row, v),
 		StaticDetails: fmt.Sprintf("kind %s (%s mode); plan: %s, step timeout %s, ttl %s, %d checks, %d sends max",
 			row.Kind, row.Mode, strings.Join(plan, " → "), in.Plan.StepTimeout, in.Policy.TTL, in.Policy.MaxChecks, in.Policy.MaxSends),
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			contract.SAKind.ValueSet(string(row.Kind)),
-			contract.SAStatus.ValueSet(string(contract.StatusPending)),
-			contract.SATenant.ValueSet(row.TenantID),
-		),
+		TypedSearchAttributes: temporal.NewSearchAttributes(searchAttributes(row, in)...),
 	}, contract.WorkflowVerification, in)
 	if err != nil {
 		return fmt.Errorf("start workflow: %w", err)
 	}
 	return nil
+}
+
+// searchAttributes are a new verification's: kind, tenant, status pending
+// and the channel of its first send (so the workflow need not upsert them
+// before that send).
+func searchAttributes(row store.Verification, in contract.VerificationInput) []temporal.SearchAttributeUpdate {
+	sa := []temporal.SearchAttributeUpdate{
+		contract.SAKind.ValueSet(string(row.Kind)),
+		contract.SAStatus.ValueSet(string(contract.StatusPending)),
+		contract.SATenant.ValueSet(row.TenantID),
+	}
+	for _, ch := range in.Plan.Channels {
+		if ch.Destination(in.To) != "" {
+			return append(sa, contract.SAChannel.ValueSet(string(ch)))
+		}
+	}
+	return sa
 }
 
 func (s *Server) get(c *gin.Context) {

@@ -170,6 +170,14 @@ func (s AttemptStatus) Failed() bool { return s == AttemptFailed || s == Attempt
 // Delivered reports whether s means the message reached the person.
 func (s AttemptStatus) Delivered() bool { return s == AttemptDelivered || s == AttemptRead }
 
+// Informational reports whether a receipt with this status can never change
+// an attempt: a send that returned is already at least "sent", so "queued"
+// and "sent" receipts only go to the audit trail and are not signalled.
+func (s AttemptStatus) Informational() bool {
+	r := s.Rank()
+	return r >= 0 && r <= AttemptSent.Rank()
+}
+
 // Rank orders statuses so that receipts arriving out of order never move an
 // attempt backwards: a status only replaces one of a lower rank.
 func (s AttemptStatus) Rank() int {

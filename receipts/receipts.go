@@ -95,8 +95,15 @@ func (s *Service) ApplyPending(ctx context.Context, provider, messageID, verific
 // deliver signals one stored receipt and marks it applied. A finished
 // verification cannot take signals any more; the receipt then goes to the
 // audit trail only.
+//
+// Informational receipts (queued, sent) are only marked applied: the
+// workflow would ignore them, and a signal costs a history event and a
+// workflow task.
 func (s *Service) deliver(ctx context.Context, verificationID, tenantID string, r contract.Receipt) {
-	err := s.signaler.SignalWorkflow(ctx, contract.WorkflowID(verificationID), "", contract.SignalReceipt, r)
+	var err error
+	if !r.Status.Informational() {
+		err = s.signaler.SignalWorkflow(ctx, contract.WorkflowID(verificationID), "", contract.SignalReceipt, r)
+	}
 	var notFound *serviceerror.NotFound
 	switch {
 	case errors.As(err, &notFound):

@@ -84,9 +84,20 @@ type PendingOutbound struct {
 	WorkflowID string
 }
 
-// insertOutbound queues the contract events of a projection, in tx, when
-// the tenant has a callback; it returns the new rows. A projection retried
-// after its commit queues nothing again (dedupe_key).
+// hasOutbound reports whether any of events is a contract event.
+func hasOutbound(events []contract.Event) bool {
+	for _, e := range events {
+		if outbound.IsOutbound(e) {
+			return true
+		}
+	}
+	return false
+}
+
+// insertOutbound queues the contract events of a projection, in tx, for
+// the tenant's callback (the caller checked that it has one); it returns
+// the new rows. A projection retried after its commit queues nothing again
+// (dedupe_key).
 func insertOutbound(ctx context.Context, tx pgx.Tx, in contract.RecordInput) ([]int64, error) {
 	var idx []int
 	for i, e := range in.Events {
@@ -95,13 +106,6 @@ func insertOutbound(ctx context.Context, tx pgx.Tx, in contract.RecordInput) ([]
 		}
 	}
 	if len(idx) == 0 {
-		return nil, nil
-	}
-	var has bool
-	if err := tx.QueryRow(ctx, `select exists(select 1 from tenant_callbacks where tenant_id = $1)`, in.TenantID).Scan(&has); err != nil {
-		return nil, fmt.Errorf("callback: %w", err)
-	}
-	if !has {
 		return nil, nil
 	}
 	var out []int64

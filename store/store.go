@@ -358,33 +358,49 @@ func (s *Store) Record(ctx context.Context, in contract.RecordInput, ev *Evidenc
 	if err != nil {
 		return nil, fmt.Errorf("store: record: %w", err)
 	}
+	// One round trip in the common case: the state and its audit events as
+	// one pipelined batch, which PostgreSQL runs as one implicit
+	// transaction. Evidence and contract events (whose outbound rows need
+	// the tenant's callback) take an explicit transaction.
+	b := &pgx.Batch{}
+	b.Queue(`
+		update verifications set status = $3, channel = nullif($4, ''), checks_left = $5, attempts = $6,
+		       completed_at = $7, version = $8, updated_at = now()
+		where tenant_id = $1 and id = $2 and version < $8`,
+		in.TenantID, in.VerificationID, string(in.State.Status), string(in.State.Channel), in.State.ChecksLeft,
+		attempts, in.State.CompletedAt, in.State.Version)
+	if n := len(in.Events); n > 0 {
+		types, channels, details, at := make([]string, n), make([]*string, n), make([]*string, n), make([]time.Time, n)
+		for i, e := range in.Events {
+			types[i], channels[i], details[i], at[i] = e.Type, nullable(string(e.Channel)), nullable(e.Detail), e.At
+		}
+		b.Queue(`
+			insert into events (verification_id, tenant_id, type, channel, detail, occurred_at)
+			select $1, $2, t, c, d, o from unnest($3::text[], $4::text[], $5::text[], $6::timestamptz[]) with ordinality as u(t, c, d, o, n)
+			order by n`, in.VerificationID, in.TenantID, types, channels, details, at)
+	}
+	if ev == nil && !hasOutbound(in.Events) {
+		if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+			return nil, fmt.Errorf("store: record: %w", err)
+		}
+		return nil, nil
+	}
+	if ev != nil {
+		b.Queue(`insert into evidence (verification_id, tenant_id, key_id, document) values ($1, $2, $3, $4)
+			on conflict (verification_id) do nothing`, in.VerificationID, in.TenantID, ev.KeyID, ev.Document)
+	}
+	var hasCallback bool
+	b.Queue(`select exists(select 1 from tenant_callbacks where tenant_id = $1)`, in.TenantID).
+		QueryRow(func(r pgx.Row) error { return r.Scan(&hasCallback) })
 	var queued []int64
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `
-			update verifications set status = $3, channel = nullif($4, ''), checks_left = $5, attempts = $6,
-			       completed_at = $7, version = $8, updated_at = now()
-			where tenant_id = $1 and id = $2 and version < $8`,
-			in.TenantID, in.VerificationID, string(in.State.Status), string(in.State.Channel), in.State.ChecksLeft,
-			attempts, in.State.CompletedAt, in.State.Version); err != nil {
-			return fmt.Errorf("update verification: %w", err)
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
 		}
-		rows := make([][]any, 0, len(in.Events))
-		for _, e := range in.Events {
-			rows = append(rows, []any{in.VerificationID, in.TenantID, e.Type, nullable(string(e.Channel)), nullable(e.Detail), e.At})
+		if !hasCallback {
+			return nil
 		}
-		if len(rows) > 0 {
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"events"},
-				[]string{"verification_id", "tenant_id", "type", "channel", "detail", "occurred_at"},
-				pgx.CopyFromRows(rows)); err != nil {
-				return fmt.Errorf("append events: %w", err)
-			}
-		}
-		if ev != nil {
-			if _, err := tx.Exec(ctx, `insert into evidence (verification_id, tenant_id, key_id, document) values ($1, $2, $3, $4)
-				on conflict (verification_id) do nothing`, in.VerificationID, in.TenantID, ev.KeyID, ev.Document); err != nil {
-				return fmt.Errorf("store evidence: %w", err)
-			}
-		}
+		var err error
 		queued, err = insertOutbound(ctx, tx, in)
 		return err
 	})

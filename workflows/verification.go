@@ -401,7 +401,17 @@ func (v *verification) finish(ctx workflow.Context, s contract.Status, detail st
 	v.project(ctx)
 }
 
+// upsertSearch brings the search attributes up to date. When they already
+// are (the API sets the first channel at start), it issues nothing: an
+// upsert is a history event and a visibility write. Starts without the
+// channel attribute (older histories) upsert exactly as before.
 func (v *verification) upsertSearch(ctx workflow.Context) {
+	sa := workflow.GetTypedSearchAttributes(ctx)
+	status, _ := sa.GetKeyword(contract.SAStatus)
+	channel, _ := sa.GetKeyword(contract.SAChannel)
+	if status == string(v.state.Status) && channel == string(v.state.Channel) {
+		return
+	}
 	updates := []temporal.SearchAttributeUpdate{contract.SAStatus.ValueSet(string(v.state.Status))}
 	if v.state.Channel != "" {
 		updates = append(updates, contract.SAChannel.ValueSet(string(v.state.Channel)))

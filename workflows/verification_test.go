@@ -513,3 +513,34 @@ func TestCheckBeforeFirstSendWaitsForTheCode(t *testing.T) {
 	require.Equal(t, contract.StatusApproved, st.Status)
 	require.Equal(t, h.in.Policy.MaxChecks, st.ChecksLeft)
 }
+
+// TestSearchAttributesUpsertedOnlyWhenChanged: the API sets the first
+// channel at start, so the workflow's first upsert (status pending, that
+// channel) would change nothing and is skipped; starts without it (older
+// histories) still upsert at the first send.
+func TestSearchAttributesUpsertedOnlyWhenChanged(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		startChannel bool
+		want         int
+	}{{"channel set at start", true, 1}, {"no channel at start", false, 2}} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			sa := []temporal.SearchAttributeUpdate{
+				contract.SAKind.ValueSet(string(h.in.Kind)), contract.SAStatus.ValueSet(string(contract.StatusPending)),
+				contract.SATenant.ValueSet(h.in.TenantID),
+			}
+			if tc.startChannel {
+				sa = append(sa, contract.SAChannel.ValueSet(string(contract.ChannelWhatsApp)))
+			}
+			require.NoError(t, h.env.SetTypedSearchAttributesOnStart(temporal.NewSearchAttributes(sa...)))
+			upserts := 0
+			h.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(mock.Arguments) { upserts++ }).Return(nil)
+			h.receipt(time.Second, 1, 1, contract.AttemptDelivered, "")
+			h.check(2*time.Second, h.code())
+			st := h.run()
+			require.Equal(t, contract.StatusApproved, st.Status)
+			require.Equal(t, tc.want, upserts)
+		})
+	}
+}
