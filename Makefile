@@ -103,7 +103,7 @@ fmt-check: ## fail listing Go files that gofmt would change
 test: temporal-cli prism lint ## lint, then all tests with -race; Postgres, Temporal and Prism are required
 	@echo "==> go test $(TEST_FLAGS) $(PKGS)"
 	@start=$$(date +%s); rc=0; \
-	export VERIFLOW_REQUIRE_POSTGRES=1 VERIFLOW_REQUIRE_TEMPORAL=1 VERIFLOW_REQUIRE_PRISM=1; \
+	export VERIFLOW_REQUIRE_POSTGRES=1 VERIFLOW_REQUIRE_TEMPORAL=1 VERIFLOW_REQUIRE_PRISM=1 VERIFLOW_REQUIRE_BROWSER=1; \
 	$(GO) test $(TEST_FLAGS) $(PKGS) || rc=$$?; \
 	end=$$(date +%s); \
 	fmt() { printf '%dm%02ds' $$(($$1 / 60)) $$(($$1 % 60)); }; \
