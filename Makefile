@@ -45,11 +45,17 @@ FUZZ_PKGS  ?= ./api ./provider/twilio ./provider/meta
 # Extra flags for go test -fuzz, e.g. FUZZ_FLAGS=-parallel=1.
 FUZZ_FLAGS ?=
 
+# ---- benchmark settings ------------------------------------------------------
+# Extra flags for cmd/veriflow-bench, e.g. BENCH_FLAGS='-levels 8,32 -duration 30s'.
+BENCH_FLAGS ?=
+# Pending verifications opened by `make bench-pending`.
+PENDING     ?= 100000
+
 # Start of this make invocation, so `make test` can report the wall time
 # including its prerequisites (Temporal CLI, lint).
 MAKE_START := $(shell date +%s)
 
-.PHONY: help temporal-cli prism tools build dev lint fmt-check test unit fuzz record-histories chaos chaos-short clean
+.PHONY: help temporal-cli prism tools build dev lint fmt-check test unit fuzz record-histories chaos chaos-short bench bench-pending clean
 
 help: ## list the targets
 	@echo "Usage: make <target>"
@@ -161,6 +167,14 @@ chaos: temporal-cli ## chaos test: CHAOS_N verifications (200) through kill -9 o
 
 chaos-short: temporal-cli ## short chaos test for CI (40 verifications, 1 round)
 	VERIFLOW_CHAOS=1 VERIFLOW_CHAOS_N=40 VERIFLOW_CHAOS_ROUNDS=1 $(GO) test -count=1 -v -run '^TestChaos$$' -timeout 20m ./chaos/
+
+bench: temporal-cli ## Veriflow over HTTP vs the bare Temporal shape on one dev server (~3 min): throughput, latency, CPU, ratio; JSON in .dev/bench/
+	@$(GO) build -o $(BIN_DIR)/veriflow-bench ./cmd/veriflow-bench
+	@$(BIN_DIR)/veriflow-bench $(BENCH_FLAGS)
+
+bench-pending: temporal-cli ## open PENDING (100000) verifications that stay pending and report the process RSS (long: ~15 min per 100k)
+	@$(GO) build -o $(BIN_DIR)/veriflow-bench ./cmd/veriflow-bench
+	@$(BIN_DIR)/veriflow-bench -pending-only -pending $(PENDING) -json .dev/bench/pending.json $(BENCH_FLAGS)
 
 clean: ## remove bin/ (keeps .dev/ and its slow-to-build tools)
 	rm -rf $(BIN_DIR)

@@ -43,9 +43,10 @@ func (v *veriflowTarget) Name() string { return "veriflow" }
 var startBody = []byte(`{"kind":"signup","to":{"phone":"` + sandbox.PhoneAllDelivered + `"},"supersede":false}`)
 
 // pendingBody keeps a verification waiting: WhatsApp to the sandbox number
-// that never confirms delivery, with an hour before failover and expiry.
+// that never confirms delivery, 15 minutes before failover and an hour
+// before expiry (the longest the API allows).
 var pendingBody = []byte(`{"kind":"signup","to":{"phone":"` + sandbox.PhoneWhatsAppSilent + `"},"supersede":false,` +
-	`"channel_timeout_seconds":3600,"ttl_seconds":3600}`)
+	`"channel_timeout_seconds":900,"ttl_seconds":3600}`)
 
 type verificationView struct {
 	ID     string `json:"id"`

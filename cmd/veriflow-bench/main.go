@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"time"
 
+	"go.temporal.io/sdk/worker"
+
 	"github.com/veriflow/veriflow/bench"
 )
 
@@ -43,6 +45,8 @@ func run() error {
 	thinkTime := fs.Duration("think", 200*time.Millisecond, "wait between start and check (the person reading the code)")
 	fraction := fs.Float64("latency-fraction", 0.5, "open-loop rate for the latency targets, as a fraction of the bare saturation")
 	pending := fs.Int("pending", 0, "also open this many pending verifications and report the process RSS")
+	pendingOnly := fs.Bool("pending-only", false, "only the -pending measurement (no throughput or latency phases)")
+	cache := fs.Int("workflow-cache", 0, "the worker's sticky workflow cache size (0: the SDK's default, 10 000)")
 	skipBare := fs.Bool("skip-bare", false, "measure Veriflow only (profiling; no ratio)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (load generator, API and worker) to this file")
 	out := fs.String("json", ".dev/bench/latest.json", "write the report as JSON here (empty: don't)")
@@ -54,7 +58,16 @@ func run() error {
 		return err
 	}
 	var opts bench.Options
-	for _, f := range strings.Split(*levels, ",") {
+	if *pendingOnly {
+		*levels, *fraction = "", 0
+		if *pending <= 0 {
+			return errors.New("-pending-only needs -pending N")
+		}
+	}
+	for f := range strings.SplitSeq(*levels, ",") {
+		if *levels == "" {
+			break
+		}
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n <= 0 {
 			return fmt.Errorf("-levels: %q is not a positive number", f)
@@ -62,7 +75,7 @@ func run() error {
 		opts.Levels = append(opts.Levels, n)
 	}
 	opts.Duration, opts.Warmup, opts.Think, opts.LatencyFraction, opts.Pending = *duration, *warmup, *thinkTime, *fraction, *pending
-	opts.Progress, opts.SkipBare = os.Stdout, *skipBare
+	opts.Progress, opts.SkipBare, opts.WorkflowCache = os.Stdout, *skipBare, *cache
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -74,6 +87,10 @@ func run() error {
 		return err
 	}
 	defer func() { _ = lf.Close() }()
+	if *cache > 0 {
+		// Process-wide in the SDK; set before any worker starts.
+		worker.SetStickyWorkflowCacheSize(*cache)
+	}
 	began := time.Now()
 	fmt.Println("starting Temporal dev server, PostgreSQL and Veriflow…")
 	s, err := bench.StartStack(ctx, slog.New(slog.NewJSONHandler(lf, nil)))

@@ -1,0 +1,67 @@
+package bench
+
+import (
+	"errors"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/veriflow/veriflow/internal/devstack"
+	"github.com/veriflow/veriflow/internal/localpg"
+)
+
+func TestPercentiles(t *testing.T) {
+	d := make([]time.Duration, 0, 100)
+	for i := 100; i >= 1; i-- {
+		d = append(d, time.Duration(i)*time.Millisecond)
+	}
+	got := percentiles(d)
+	want := Latency{P50: 50, P95: 95, P99: 99, Max: 100}
+	if got != want {
+		t.Fatalf("percentiles = %+v, want %+v", got, want)
+	}
+	if one := percentiles([]time.Duration{7 * time.Millisecond}); one != (Latency{7, 7, 7, 7}) {
+		t.Fatalf("one sample: %+v", one)
+	}
+}
+
+// TestSmoke runs the whole benchmark briefly: both shapes approve, with no
+// errors, and their histories are counted.
+func TestSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Temporal and PostgreSQL")
+	}
+	s, err := StartStack(t.Context(), slog.New(slog.DiscardHandler))
+	switch {
+	case errors.Is(err, localpg.ErrNoBinaries) && os.Getenv("VERIFLOW_REQUIRE_POSTGRES") != "1",
+		errors.Is(err, devstack.ErrNoTemporalCLI) && os.Getenv("VERIFLOW_REQUIRE_TEMPORAL") != "1":
+		t.Skip(err)
+	case err != nil:
+		t.Fatal(err)
+	}
+	defer s.Close()
+	r, err := Run(t.Context(), s, Options{Levels: []int{2}, Duration: 2 * time.Second, Think: 50 * time.Millisecond, LatencyFraction: 0.5, Pending: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range r.Phases {
+		if p.Approved == 0 || p.Errors != 0 {
+			t.Errorf("%s %s: %d approved, %d errors %v", p.Target, p.Mode, p.Approved, p.Errors, p.ErrorSample)
+		}
+	}
+	if len(r.Phases) != 4 || r.BareMax <= 0 || r.VeriflowMax <= 0 || r.Ratio <= 0 {
+		t.Errorf("report: %d phases, bare %.1f/s, veriflow %.1f/s, ratio %.2f", len(r.Phases), r.BareMax, r.VeriflowMax, r.Ratio)
+	}
+	for _, k := range []string{"bare", "veriflow"} {
+		if h := r.History[k]; h.WorkflowTasks == 0 || h.Activities != 1 || h.Signals != 1 {
+			t.Errorf("%s history: %+v", k, h)
+		}
+	}
+	if r.Pending == nil || r.Pending.Opened != 20 || r.Pending.PeakRSSMiB <= 0 {
+		t.Errorf("pending: %+v", r.Pending)
+	}
+	if len(r.Goals) != 4 {
+		t.Errorf("goals: %+v", r.Goals)
+	}
+}
