@@ -95,10 +95,10 @@ type Pending struct {
 	Opened        int       `json:"opened"`
 	WorkflowCache int       `json:"workflow_cache"`
 	HeapMiB       []float64 `json:"heap_inuse_mib"` // after each tenth
-	Seconds    float64   `json:"seconds"`
-	RSSMiB     []float64 `json:"rss_mib"` // after each tenth
-	StartRSS   float64   `json:"start_rss_mib"`
-	PeakRSSMiB float64   `json:"peak_rss_mib"`
+	Seconds       float64   `json:"seconds"`
+	RSSMiB        []float64 `json:"rss_mib"` // after each tenth
+	StartRSS      float64   `json:"start_rss_mib"`
+	PeakRSSMiB    float64   `json:"peak_rss_mib"`
 }
 
 // Report is a run's result, printed as a table and written as JSON.
