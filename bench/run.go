@@ -75,6 +75,10 @@ type Phase struct {
 	Start         Latency  `json:"start"`
 	Check         Latency  `json:"check"`
 	CPU           CPU      `json:"cpu_seconds_per_verification"`
+	// EarlyChecks is the share of a sample of approvals whose check reached
+	// the workflow before the delivery receipt (the think time was shorter
+	// than the time to deliver).
+	EarlyChecks *float64 `json:"early_checks,omitempty"`
 
 	lastID string
 }
@@ -170,8 +174,18 @@ func Run(ctx context.Context, s *Stack, o Options) (*Report, error) {
 		}
 		used := readCPU(s.TemporalPID, s.PostgresPID).sub(before)
 		p := summarize(t.Name(), mode, conc, rate, elapsed, out, used)
-		fmt.Fprintf(progress, "%-8s %-6s conc=%-3d offered=%5.1f/s → %6.1f approved/s  start p99 %6.1f ms  check p99 %6.1f ms  cpu %.3f s/verification  %s\n",
-			p.Target, p.Mode, p.Concurrency, p.OfferedPerSec, p.PerSec, p.Start.P99, p.Check.P99, p.CPU.Machine, out.errorSummary())
+		if t == Target(vf) && len(out.samples) > 0 {
+			share, err := earlyChecks(ctx, s, out.samples)
+			if err == nil {
+				p.EarlyChecks = &share
+			}
+		}
+		early := ""
+		if p.EarlyChecks != nil {
+			early = fmt.Sprintf("  early checks %.0f%%", 100**p.EarlyChecks)
+		}
+		fmt.Fprintf(progress, "%-8s %-6s conc=%-3d offered=%5.1f/s → %6.1f approved/s  start p99 %6.1f ms  check p99 %6.1f ms  cpu %.3f s/verification%s  %s\n",
+			p.Target, p.Mode, p.Concurrency, p.OfferedPerSec, p.PerSec, p.Start.P99, p.Check.P99, p.CPU.Machine, early, out.errorSummary())
 		return p
 	}
 
@@ -264,6 +278,30 @@ func percentiles(d []time.Duration) Latency {
 		return float64(d[max(i, 0)].Microseconds()) / 1000
 	}
 	return Latency{P50: at(.50), P95: at(.95), P99: at(.99), Max: at(1)}
+}
+
+// earlyChecks reads the audit trail of up to 100 of the samples and returns
+// the share approved before their code was delivered.
+func earlyChecks(ctx context.Context, s *Stack, samples []Sample) (float64, error) {
+	step := max(len(samples)/100, 1)
+	n, early := 0, 0
+	for i := 0; i < len(samples); i += step {
+		events, err := s.store.Events(ctx, samples[i].ID)
+		if err != nil {
+			return 0, err
+		}
+		n++
+		for _, e := range events {
+			if e.Type == "delivered" {
+				break
+			}
+			if e.Type == "approved" {
+				early++
+				break
+			}
+		}
+	}
+	return float64(early) / float64(n), nil
 }
 
 // countHistory counts a workflow's history events by kind.
@@ -418,15 +456,19 @@ func (r *Report) Print(w io.Writer) error {
 
 func (r *Report) printPhases(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\tload\tapproved/s\tstart p50\tp95\tp99\tcheck p50\tp95\tp99\tcpu s/verif\ttemporal\tpostgres\tbench proc\terrors\t")
+	fmt.Fprintln(tw, "target\tload\tapproved/s\tstart p50\tp95\tp99\tcheck p50\tp95\tp99\tcpu s/verif\ttemporal\tpostgres\tbench proc\tearly checks\terrors\t")
 	for _, p := range r.Phases {
 		load := fmt.Sprintf("closed %d", p.Concurrency)
 		if p.Mode == "open" {
 			load = fmt.Sprintf("open %.1f/s", p.OfferedPerSec)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.4f\t%.4f\t%.4f\t%.4f\t%d\t\n",
+		early := "-"
+		if p.EarlyChecks != nil {
+			early = fmt.Sprintf("%.0f%%", 100**p.EarlyChecks)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.4f\t%.4f\t%.4f\t%.4f\t%s\t%d\t\n",
 			p.Target, load, p.PerSec, p.Start.P50, p.Start.P95, p.Start.P99, p.Check.P50, p.Check.P95, p.Check.P99,
-			p.CPU.Machine, p.CPU.Temporal, p.CPU.Postgres, p.CPU.Bench, p.Errors)
+			p.CPU.Machine, p.CPU.Temporal, p.CPU.Postgres, p.CPU.Bench, early, p.Errors)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -58,6 +58,7 @@ type Stack struct {
 	// started them (0 otherwise), for CPU accounting.
 	TemporalPID, PostgresPID int
 
+	store   *store.Store
 	cleanup []func()
 }
 
@@ -123,7 +124,7 @@ func StartStack(ctx context.Context, log *slog.Logger) (_ *Stack, err error) {
 		return nil, fmt.Errorf("open veriflow: %w", err)
 	}
 	s.cleanup = append(s.cleanup, a.Close)
-	s.Veriflow, s.Secrets = a.Temporal, a.Secrets
+	s.Veriflow, s.Secrets, s.store = a.Temporal, a.Secrets, a.Store
 	if err := devstack.EnsureSearchAttributes(ctx, a.Temporal, "default"); err != nil {
 		_ = ln.Close()
 		return nil, err

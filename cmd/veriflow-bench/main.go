@@ -39,10 +39,10 @@ func run() error {
 		fmt.Fprintln(fs.Output(), "usage: veriflow-bench [flags]\n\nMeasures Veriflow against the bare Temporal shape on one dev server (see docs/performance.md).\n\nflags:")
 		fs.PrintDefaults()
 	}
-	levels := fs.String("levels", "8,24,48", "closed-loop concurrencies, comma-separated")
+	levels := fs.String("levels", "16,32,64", "closed-loop concurrencies (callers in flight), comma-separated")
 	duration := fs.Duration("duration", 15*time.Second, "measured window of each phase")
 	warmup := fs.Duration("warmup", 6*time.Second, "unmeasured warm-up")
-	thinkTime := fs.Duration("think", 200*time.Millisecond, "wait between start and check (the person reading the code)")
+	thinkTime := fs.Duration("think", time.Second, "wait between start and check: the person reading the code, which the sandbox delivers first (the report's early-checks column says how often it did not)")
 	fraction := fs.Float64("latency-fraction", 0.5, "open-loop rate for the latency targets, as a fraction of the bare saturation")
 	pending := fs.Int("pending", 0, "also open this many pending verifications and report the process RSS")
 	pendingOnly := fs.Bool("pending-only", false, "only the -pending measurement (no throughput or latency phases)")
