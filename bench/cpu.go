@@ -26,6 +26,10 @@ func (a cpuTimes) sub(b cpuTimes) cpuTimes {
 	return cpuTimes{Machine: a.Machine - b.Machine, Bench: a.Bench - b.Bench, Temporal: a.Temporal - b.Temporal, Postgres: a.Postgres - b.Postgres}
 }
 
+func (a cpuTimes) add(b cpuTimes) cpuTimes {
+	return cpuTimes{Machine: a.Machine + b.Machine, Bench: a.Bench + b.Bench, Temporal: a.Temporal + b.Temporal, Postgres: a.Postgres + b.Postgres}
+}
+
 // readCPU reads CPU times from /proc; a missing process counts zero.
 func readCPU(temporalPID, postgresPID int) cpuTimes {
 	t := cpuTimes{Machine: machineCPU(), Bench: processCPU("self")}

@@ -41,6 +41,10 @@ type Options struct {
 	// WorkflowCache is the worker's sticky cache size, for the report
 	// (0: the SDK's default).
 	WorkflowCache int
+	// Slices splits each closed-loop level into that many alternations of
+	// bare and Veriflow (each Duration/Slices long), so a change in the
+	// machine's speed during the run hits both alike.
+	Slices int
 	// Progress receives a line per phase.
 	Progress io.Writer
 }
@@ -159,34 +163,53 @@ func Run(ctx context.Context, s *Stack, o Options) (*Report, error) {
 			}
 		}
 	}
-	measure := func(t Target, mode string, conc int, rate float64) Phase {
+	// once runs one slice of load on t and returns what it measured; a
+	// closed loop's CPU is read when its window ends, before the callers
+	// still in flight drain.
+	once := func(t Target, mode string, conc int, rate float64, d time.Duration) slice {
 		before := readCPU(s.TemporalPID, s.PostgresPID)
 		t0 := time.Now()
-		var out *outcome
-		if mode == "closed" {
-			out = closedLoop(ctx, t, conc, o.Duration)
-		} else {
-			out = openLoop(ctx, t, rate, o.Duration)
+		if mode == "open" {
+			out := openLoop(ctx, t, rate, d)
+			return slice{out: out, cpu: readCPU(s.TemporalPID, s.PostgresPID).sub(before), elapsed: time.Since(t0)}
 		}
-		elapsed := time.Since(t0)
-		if mode == "closed" {
-			elapsed = o.Duration
+		at := make(chan cpuTimes, 1)
+		timer := time.AfterFunc(d, func() { at <- readCPU(s.TemporalPID, s.PostgresPID) })
+		defer timer.Stop()
+		out := closedLoop(ctx, t, conc, d)
+		select {
+		case after := <-at:
+			return slice{out: out, cpu: after.sub(before), elapsed: d}
+		default:
+			return slice{out: out, cpu: readCPU(s.TemporalPID, s.PostgresPID).sub(before), elapsed: time.Since(t0)}
 		}
-		used := readCPU(s.TemporalPID, s.PostgresPID).sub(before)
-		p := summarize(t.Name(), mode, conc, rate, elapsed, out, used)
-		if t == Target(vf) && len(out.samples) > 0 {
-			share, err := earlyChecks(ctx, s, out.samples)
-			if err == nil {
-				p.EarlyChecks = &share
+	}
+	// measure runs every target in turn, slices times, each slice a share
+	// of o.Duration, so both see the same machine over the same minutes.
+	measure := func(targets []Target, mode string, conc int, rate float64, slices int) []Phase {
+		acc := make([]slice, len(targets))
+		for range slices {
+			for i, t := range targets {
+				acc[i] = acc[i].merge(once(t, mode, conc, rate, o.Duration/time.Duration(slices)))
 			}
 		}
-		early := ""
-		if p.EarlyChecks != nil {
-			early = fmt.Sprintf("  early checks %.0f%%", 100**p.EarlyChecks)
+		phases := make([]Phase, len(targets))
+		for i, t := range targets {
+			p := summarize(t.Name(), mode, conc, rate, acc[i].elapsed, acc[i].out, acc[i].cpu)
+			if t == Target(vf) && len(acc[i].out.samples) > 0 {
+				if share, err := earlyChecks(ctx, s, acc[i].out.samples); err == nil {
+					p.EarlyChecks = &share
+				}
+			}
+			early := ""
+			if p.EarlyChecks != nil {
+				early = fmt.Sprintf("  early checks %.0f%%", 100**p.EarlyChecks)
+			}
+			fmt.Fprintf(progress, "%-8s %-6s conc=%-3d offered=%5.1f/s → %6.1f approved/s  start p99 %6.1f ms  check p99 %6.1f ms  cpu %.3f s/verification%s  %s\n",
+				p.Target, p.Mode, p.Concurrency, p.OfferedPerSec, p.PerSec, p.Start.P99, p.Check.P99, p.CPU.Machine, early, acc[i].out.errorSummary())
+			phases[i] = p
 		}
-		fmt.Fprintf(progress, "%-8s %-6s conc=%-3d offered=%5.1f/s → %6.1f approved/s  start p99 %6.1f ms  check p99 %6.1f ms  cpu %.3f s/verification%s  %s\n",
-			p.Target, p.Mode, p.Concurrency, p.OfferedPerSec, p.PerSec, p.Start.P99, p.Check.P99, p.CPU.Machine, early, out.errorSummary())
-		return p
+		return phases
 	}
 
 	both := []Target{bare, vf}
@@ -194,8 +217,7 @@ func Run(ctx context.Context, s *Stack, o Options) (*Report, error) {
 		both = []Target{vf}
 	}
 	for _, level := range o.Levels {
-		for _, t := range both {
-			p := measure(t, "closed", level, 0)
+		for _, p := range measure(both, "closed", level, 0, max(o.Slices, 1)) {
 			r.Phases = append(r.Phases, p)
 			if p.Target == "bare" {
 				r.BareMax = math.Max(r.BareMax, p.PerSec)
@@ -209,8 +231,7 @@ func Run(ctx context.Context, s *Stack, o Options) (*Report, error) {
 	}
 	var latency Phase
 	if rate := r.BareMax * o.LatencyFraction; rate > 0 {
-		for _, t := range both {
-			p := measure(t, "open", 0, rate)
+		for _, p := range measure(both, "open", 0, rate, 1) {
 			r.Phases = append(r.Phases, p)
 			if p.Target == "veriflow" {
 				latency = p
@@ -302,6 +323,26 @@ func earlyChecks(ctx context.Context, s *Stack, samples []Sample) (float64, erro
 		}
 	}
 	return float64(early) / float64(n), nil
+}
+
+// slice is what one slice of load measured.
+type slice struct {
+	out     *outcome
+	cpu     cpuTimes
+	elapsed time.Duration
+}
+
+// merge adds b to a.
+func (a slice) merge(b slice) slice {
+	if a.out == nil {
+		return b
+	}
+	out := &outcome{samples: append(a.out.samples, b.out.samples...), errors: a.out.errors + b.out.errors,
+		firstErr: append(a.out.firstErr, b.out.firstErr...), late: a.out.late + b.out.late}
+	if len(out.firstErr) > 3 {
+		out.firstErr = out.firstErr[:3]
+	}
+	return slice{out: out, cpu: a.cpu.add(b.cpu), elapsed: a.elapsed + b.elapsed}
 }
 
 // countHistory counts a workflow's history events by kind.

@@ -45,6 +45,7 @@ func run() error {
 	thinkTime := fs.Duration("think", time.Second, "wait between start and check: the person reading the code, which the sandbox delivers first (the report's early-checks column says how often it did not)")
 	fraction := fs.Float64("latency-fraction", 0.5, "open-loop rate for the latency targets, as a fraction of the bare saturation")
 	pending := fs.Int("pending", 0, "also open this many pending verifications and report the process RSS")
+	slices := fs.Int("slices", 3, "alternations of bare and Veriflow within each closed-loop level")
 	pendingOnly := fs.Bool("pending-only", false, "only the -pending measurement (no throughput or latency phases)")
 	cache := fs.Int("workflow-cache", 0, "the worker's sticky workflow cache size (0: the SDK's default, 10 000)")
 	skipBare := fs.Bool("skip-bare", false, "measure Veriflow only (profiling; no ratio)")
@@ -75,7 +76,7 @@ func run() error {
 		opts.Levels = append(opts.Levels, n)
 	}
 	opts.Duration, opts.Warmup, opts.Think, opts.LatencyFraction, opts.Pending = *duration, *warmup, *thinkTime, *fraction, *pending
-	opts.Progress, opts.SkipBare, opts.WorkflowCache = os.Stdout, *skipBare, *cache
+	opts.Progress, opts.SkipBare, opts.WorkflowCache, opts.Slices = os.Stdout, *skipBare, *cache, *slices
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
