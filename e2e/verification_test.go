@@ -467,3 +467,21 @@ func walkPayloads(t *testing.T, doc []byte, f func(metadata map[string]any, data
 	}
 	walk(tree)
 }
+
+// TestCheckRightAfterStartIsApproved: a client that checks the moment the
+// start returns (faster than any person, as a load test does) may reach the
+// workflow before the first code was sent; the check waits for it and is
+// approved instead of counting as a wrong code.
+func TestCheckRightAfterStartIsApproved(t *testing.T) {
+	s := need(t)
+	v := s.start(t, s.acme, map[string]any{"kind": "signup", "to": map[string]string{"phone": "+15005550000"}, "supersede": false})
+	code := s.app.Secrets.Code(v.ID, 0, "", 6)
+	r := s.call(t, "POST", "/v1/verifications/"+v.ID+"/check", s.acme, map[string]string{"code": code})
+	if r.Status != http.StatusOK {
+		t.Fatalf("check: %d %s", r.Status, r.Body)
+	}
+	if got := r.verification(t); got.Status != "approved" || got.ChecksLeft != v.ChecksLeft {
+		t.Fatalf("check answered %+v; want approved with %d checks left", got, v.ChecksLeft)
+	}
+	s.recordHistory(t, "check_right_after_start", v.ID)
+}

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -50,6 +51,7 @@ func run() error {
 	cache := fs.Int("workflow-cache", 0, "the worker's sticky workflow cache size (0: the SDK's default, 10 000)")
 	skipBare := fs.Bool("skip-bare", false, "measure Veriflow only (profiling; no ratio)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (load generator, API and worker) to this file")
+	memProfile := fs.String("memprofile", "", "write a heap profile of this process at the end (after -pending, what the open verifications hold)")
 	out := fs.String("json", ".dev/bench/latest.json", "write the report as JSON here (empty: don't)")
 	logFile := fs.String("log", ".dev/bench/veriflow.log", "Veriflow's own logs (JSON lines)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -115,6 +117,11 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	if *memProfile != "" {
+		if err := writeHeapProfile(*memProfile); err != nil {
+			return err
+		}
+	}
 	fmt.Println()
 	if err := r.Print(os.Stdout); err != nil {
 		return err
@@ -133,4 +140,18 @@ func run() error {
 		fmt.Printf("\nJSON report: %s (total %.0f s)\n", *out, time.Since(began).Seconds())
 	}
 	return nil
+}
+
+// writeHeapProfile writes the live heap, after a collection, to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }
