@@ -9,7 +9,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -171,33 +170,7 @@ func StartStack(ctx context.Context, log *slog.Logger) (_ *Stack, err error) {
 		return nil, fmt.Errorf("bare worker: %w", err)
 	}
 	s.cleanup = append(s.cleanup, w.Stop)
-	return s, s.waitReady(ctx)
-}
-
-// waitReady waits until the API answers its readiness probe.
-func (s *Stack) waitReady(ctx context.Context) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.APIURL+"/readyz", nil)
-		if err != nil {
-			return err
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return errors.New("veriflow API not ready after 30 s")
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	return s, devstack.WaitHTTP(ctx, s.APIURL+"/readyz", 30*time.Second)
 }
 
 // Close stops everything StartStack started, in reverse order.

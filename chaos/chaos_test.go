@@ -226,7 +226,7 @@ func TestChaos(t *testing.T) {
 	worker := newProc("worker")
 	api := newProc("api")
 	base := "http://" + apiAddr
-	if err := waitHTTP(ctx, base+"/healthz", time.Minute); err != nil {
+	if err := devstack.WaitHTTP(ctx, base+"/healthz", time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	client := newAPIClient(base, key)
@@ -284,7 +284,7 @@ func TestChaos(t *testing.T) {
 		if err := api.start(); err != nil {
 			t.Fatal(err)
 		}
-		if err := waitHTTP(ctx, base+"/healthz", time.Minute); err != nil {
+		if err := devstack.WaitHTTP(ctx, base+"/healthz", time.Minute); err != nil {
 			t.Errorf("api after restart: %v", err)
 		}
 

@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -140,30 +138,6 @@ func lineValue(out, prefix string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("no %q line in %q", prefix, out)
-}
-
-// waitHTTP polls url until it answers 200 or timeout passes.
-func waitHTTP(ctx context.Context, url string, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return err
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return errors.Join(fmt.Errorf("%s not ready after %s", url, timeout), err)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }
 
 // sleepCtx sleeps for d or until ctx is done; it reports whether it slept
