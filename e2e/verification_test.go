@@ -14,23 +14,18 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
+	"github.com/veriflow/veriflow/client"
 	"github.com/veriflow/veriflow/codec"
 )
 
 type attemptWant struct{ channel, status, err string }
 
-func attempts(v verification) []attemptWant {
-	var out []attemptWant
-	for _, a := range v.Attempts {
-		out = append(out, attemptWant{a.Channel, a.Status, a.Error})
-	}
-	return out
-}
-
 // TestSandboxNumbers runs every scripted sandbox number of the contract
-// through the API: start, follow receipts and failover, then check.
+// through the API with the Go client, as a product backend would: start,
+// follow receipts and failover, read the code, check.
 func TestSandboxNumbers(t *testing.T) {
 	s := need(t)
+	c := client.New(s.server.URL, s.acme, nil)
 	cases := []struct {
 		name   string
 		phone  string
@@ -43,43 +38,82 @@ func TestSandboxNumbers(t *testing.T) {
 		{"every channel fails", "+15005550003", "failed", []attemptWant{{"whatsapp", "failed", "sandbox_failure"}, {"sms", "failed", "sandbox_failure"}, {"email", "failed", "sandbox_failure"}}},
 		{"any other number", "+393331234567", "approved", []attemptWant{{"whatsapp", "delivered", ""}}},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			v := s.start(t, s.acme, map[string]any{
-				"kind": "signup", "to": map[string]string{"phone": c.phone, "email": "ada" + c.phone[1:] + "@example.com"},
-				"channel_timeout_seconds": 5,
-			})
-			if v.Status != "pending" || v.To["phone"] == c.phone || !strings.Contains(v.To["phone"], "*") {
-				t.Fatalf("start answered %+v", v)
+			ctx := t.Context()
+			v, _, err := c.Start(ctx, client.StartRequest{Kind: "signup",
+				To:                    client.Destinations{Phone: tc.phone, Email: "ada" + tc.phone[1:] + "@example.com"},
+				ChannelTimeoutSeconds: 5})
+			if err != nil || v.Status != "pending" || v.To.Phone == tc.phone || !strings.Contains(v.To.Phone, "*") {
+				t.Fatalf("start answered %+v, %v", v, err)
 			}
-			got := s.waitFor(t, s.acme, v.ID, 30*time.Second, "the scripted attempts", func(v verification) bool {
-				return slices.Equal(attempts(v), c.want)
+			got := waitClient(t, c, v.ID, 30*time.Second, "the scripted attempts", func(v client.Verification) bool {
+				return slices.Equal(clientAttempts(v), tc.want)
 			})
-			if c.status == "failed" {
-				got = s.waitFor(t, s.acme, v.ID, 10*time.Second, "failed", func(v verification) bool { return v.Status == "failed" })
+			if tc.status == "failed" {
+				got = waitClient(t, c, v.ID, 10*time.Second, "failed", func(v client.Verification) bool { return v.Status == "failed" })
 				if got.CompletedAt == nil {
 					t.Fatal("failed verification without completed_at")
 				}
-				s.recordHistory(t, "sandbox_"+c.phone[1:], v.ID)
+				s.recordHistory(t, "sandbox_"+tc.phone[1:], v.ID)
 				return
 			}
-			code := s.sandboxCode(t, s.acme, c.phone, v.ID)
-			r := s.call(t, "POST", "/v1/verifications/"+v.ID+"/check", s.acme, map[string]string{"code": code})
-			if r.Status != http.StatusOK {
-				t.Fatalf("check: %d %s", r.Status, r.Body)
-			}
-			checked := r.verification(t)
-			if checked.Status != c.status || checked.CompletedAt == nil {
-				t.Fatalf("check answered %+v", checked)
+			code := clientSandboxCode(t, c, tc.phone, v.ID)
+			checked, err := c.Check(ctx, v.ID, client.CheckRequest{Code: code})
+			if err != nil || checked.Status != tc.status || checked.CompletedAt == nil {
+				t.Fatalf("check answered %+v, %v", checked, err)
 			}
 			// The answer is synchronous: the read model already agrees.
-			if g := s.call(t, "GET", "/v1/verifications/"+v.ID, s.acme, nil).verification(t); g.Status != c.status {
-				t.Fatalf("GET after approved check says %s", g.Status)
+			if g, err := c.Get(ctx, v.ID); err != nil || g.Status != tc.status {
+				t.Fatalf("GET after approved check: %+v, %v", g, err)
 			}
-			s.recordHistory(t, "sandbox_"+c.phone[1:], v.ID)
+			s.recordHistory(t, "sandbox_"+tc.phone[1:], v.ID)
 		})
 	}
+}
+
+func clientAttempts(v client.Verification) []attemptWant {
+	var out []attemptWant
+	for _, a := range v.Attempts {
+		out = append(out, attemptWant{a.Channel, a.Status, a.Error})
+	}
+	return out
+}
+
+// waitClient polls Get until cond holds, failing after timeout.
+func waitClient(t *testing.T, c *client.Client, id string, timeout time.Duration, what string, cond func(client.Verification) bool) client.Verification {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last client.Verification
+	for time.Now().Before(deadline) {
+		v, err := c.Get(t.Context(), id)
+		if err != nil {
+			t.Fatalf("get: %v", err)
+		}
+		if last = v; cond(v) {
+			return v
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s; last state %+v", what, last)
+	return last
+}
+
+// clientSandboxCode reads a verification's code from the sandbox.
+func clientSandboxCode(t *testing.T, c *client.Client, to, id string) string {
+	t.Helper()
+	msgs, err := c.SandboxMessages(t.Context(), to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		if m.VerificationID == id {
+			return m.Code
+		}
+	}
+	t.Fatalf("no sandbox message for %s to %s", id, to)
+	return ""
 }
 
 func TestWrongCodeThenMaxChecks(t *testing.T) {
@@ -474,14 +508,15 @@ func walkPayloads(t *testing.T, doc []byte, f func(metadata map[string]any, data
 // approved instead of counting as a wrong code.
 func TestCheckRightAfterStartIsApproved(t *testing.T) {
 	s := need(t)
-	v := s.start(t, s.acme, map[string]any{"kind": "signup", "to": map[string]string{"phone": "+15005550000"}, "supersede": false})
-	code := s.app.Secrets.Code(v.ID, 0, "", 6)
-	r := s.call(t, "POST", "/v1/verifications/"+v.ID+"/check", s.acme, map[string]string{"code": code})
-	if r.Status != http.StatusOK {
-		t.Fatalf("check: %d %s", r.Status, r.Body)
+	c := client.New(s.server.URL, s.acme, nil)
+	noSupersede := false
+	v, _, err := c.Start(t.Context(), client.StartRequest{Kind: "signup", To: client.Destinations{Phone: "+15005550000"}, Supersede: &noSupersede})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if got := r.verification(t); got.Status != "approved" || got.ChecksLeft != v.ChecksLeft {
-		t.Fatalf("check answered %+v; want approved with %d checks left", got, v.ChecksLeft)
+	got, err := c.Check(t.Context(), v.ID, client.CheckRequest{Code: s.app.Secrets.Code(v.ID, 0, "", 6)})
+	if err != nil || got.Status != "approved" || got.ChecksLeft != v.ChecksLeft {
+		t.Fatalf("check answered %+v, %v; want approved with %d checks left", got, err, v.ChecksLeft)
 	}
 	s.recordHistory(t, "check_right_after_start", v.ID)
 }
