@@ -20,6 +20,7 @@ import (
 	tlog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 
+	"github.com/veriflow/veriflow/apikey"
 	"github.com/veriflow/veriflow/codec"
 	"github.com/veriflow/veriflow/config"
 	"github.com/veriflow/veriflow/contract"
@@ -30,8 +31,6 @@ import (
 	"github.com/veriflow/veriflow/internal/localpg"
 	"github.com/veriflow/veriflow/otp"
 	"github.com/veriflow/veriflow/store"
-
-	"github.com/veriflow/veriflow/apikey"
 )
 
 // Tenant is the tenant the benchmark's API key belongs to; its rate limits

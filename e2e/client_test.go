@@ -25,23 +25,18 @@ func TestGoClient(t *testing.T) {
 	if err != nil || !replay || again.ID != v.ID {
 		t.Fatalf("replay: %+v %v %v", again, replay, err)
 	}
-	var code string
-	deadline := time.Now().Add(10 * time.Second)
-	for code == "" && time.Now().Before(deadline) {
+	code := poll(t, 10*time.Second, "the sandbox message", func() string {
 		msgs, err := c.SandboxMessages(ctx, "+15005550000")
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, m := range msgs {
 			if m.VerificationID == v.ID {
-				code = m.Code
+				return m.Code
 			}
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if code == "" {
-		t.Fatal("no sandbox message")
-	}
+		return ""
+	}, func(code string) bool { return code != "" })
 	tx := &client.Transaction{Amount: "12", Currency: "EUR", Payee: "Shop"}
 	other := &client.Transaction{Amount: "120", Currency: "EUR", Payee: "Shop"}
 	if _, err := c.Check(ctx, v.ID, client.CheckRequest{Code: code, Transaction: other}); !client.IsCode(err, "binding_mismatch") {

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/veriflow/veriflow/apikey"
+	"github.com/veriflow/veriflow/client"
 	"github.com/veriflow/veriflow/codec"
 	"github.com/veriflow/veriflow/config"
 	"github.com/veriflow/veriflow/contract"
@@ -323,18 +324,13 @@ func (s *stack) start(t *testing.T, key string, body map[string]any) verificatio
 	return r.verification(t)
 }
 
-// waitFor polls GET until cond holds, failing after timeout.
-func (s *stack) waitFor(t *testing.T, key, id string, timeout time.Duration, what string, cond func(verification) bool) verification {
+// poll calls get until cond holds on its result, failing after timeout.
+func poll[T any](t *testing.T, timeout time.Duration, what string, get func() T, cond func(T) bool) T {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
-	var last verification
+	var last T
 	for time.Now().Before(deadline) {
-		r := s.call(t, "GET", "/v1/verifications/"+id, key, nil)
-		if r.Status != http.StatusOK {
-			t.Fatalf("get: %d %s", r.Status, r.Body)
-		}
-		last = r.verification(t)
-		if cond(last) {
+		if last = get(); cond(last) {
 			return last
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -343,24 +339,29 @@ func (s *stack) waitFor(t *testing.T, key, id string, timeout time.Duration, wha
 	return last
 }
 
-// sandboxCode reads the code of a verification from the sandbox.
+// waitFor polls GET until cond holds, failing after timeout.
+func (s *stack) waitFor(t *testing.T, key, id string, timeout time.Duration, what string, cond func(verification) bool) verification {
+	t.Helper()
+	return poll(t, timeout, what, func() verification {
+		r := s.call(t, "GET", "/v1/verifications/"+id, key, nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("get: %d %s", r.Status, r.Body)
+		}
+		return r.verification(t)
+	}, cond)
+}
+
+// sandboxCode reads the code of a verification from the sandbox, with the
+// Go client.
 func (s *stack) sandboxCode(t *testing.T, key, to, id string) string {
 	t.Helper()
-	r := s.call(t, "GET", "/v1/sandbox/messages?to="+urlEscape(to), key, nil)
-	if r.Status != http.StatusOK {
-		t.Fatalf("sandbox: %d %s", r.Status, r.Body)
+	msgs, err := client.New(s.server.URL, key, nil).SandboxMessages(t.Context(), to)
+	if err != nil {
+		t.Fatalf("sandbox: %v", err)
 	}
-	var out struct {
-		Messages []struct {
-			VerificationID string `json:"verification_id"`
-			Code           string `json:"code"`
-			Body           string `json:"body"`
-		} `json:"messages"`
-	}
-	r.decode(t, &out)
-	for _, m := range out.Messages {
+	for _, m := range msgs {
 		if m.VerificationID == id {
-			if !bytes.Contains([]byte(m.Body), []byte(m.Code)) {
+			if !strings.Contains(m.Body, m.Code) {
 				t.Fatalf("message body %q lacks its code", m.Body)
 			}
 			return m.Code
@@ -368,18 +369,6 @@ func (s *stack) sandboxCode(t *testing.T, key, to, id string) string {
 	}
 	t.Fatalf("no sandbox message for %s to %s", id, to)
 	return ""
-}
-
-func urlEscape(s string) string {
-	var b bytes.Buffer
-	for _, c := range []byte(s) {
-		if c == '+' || c == '@' {
-			fmt.Fprintf(&b, "%%%02X", c)
-		} else {
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
 }
 
 // payloadKeys returns fresh keys, or — when recording histories for the

@@ -59,7 +59,7 @@ func TestSandboxNumbers(t *testing.T) {
 				s.recordHistory(t, "sandbox_"+tc.phone[1:], v.ID)
 				return
 			}
-			code := clientSandboxCode(t, c, tc.phone, v.ID)
+			code := s.sandboxCode(t, s.acme, tc.phone, v.ID)
 			checked, err := c.Check(ctx, v.ID, client.CheckRequest{Code: code})
 			if err != nil || checked.Status != tc.status || checked.CompletedAt == nil {
 				t.Fatalf("check answered %+v, %v", checked, err)
@@ -81,39 +81,16 @@ func clientAttempts(v client.Verification) []attemptWant {
 	return out
 }
 
-// waitClient polls Get until cond holds, failing after timeout.
+// waitClient polls the client's Get until cond holds, failing after timeout.
 func waitClient(t *testing.T, c *client.Client, id string, timeout time.Duration, what string, cond func(client.Verification) bool) client.Verification {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var last client.Verification
-	for time.Now().Before(deadline) {
+	return poll(t, timeout, what, func() client.Verification {
 		v, err := c.Get(t.Context(), id)
 		if err != nil {
 			t.Fatalf("get: %v", err)
 		}
-		if last = v; cond(v) {
-			return v
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s; last state %+v", what, last)
-	return last
-}
-
-// clientSandboxCode reads a verification's code from the sandbox.
-func clientSandboxCode(t *testing.T, c *client.Client, to, id string) string {
-	t.Helper()
-	msgs, err := c.SandboxMessages(t.Context(), to)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range msgs {
-		if m.VerificationID == id {
-			return m.Code
-		}
-	}
-	t.Fatalf("no sandbox message for %s to %s", id, to)
-	return ""
+		return v
+	}, cond)
 }
 
 func TestWrongCodeThenMaxChecks(t *testing.T) {
