@@ -41,7 +41,7 @@ DEV_ARGS     ?=
 # ---- fuzz settings -----------------------------------------------------------
 # `make fuzz` runs every Fuzz* target of FUZZ_PKGS for FUZZTIME each.
 FUZZTIME   ?= 10s
-FUZZ_PKGS  ?= ./api ./provider/twilio ./provider/meta
+FUZZ_PKGS  ?= ./api ./internal/providers/twilio ./internal/providers/meta
 # Extra flags for go test -fuzz, e.g. FUZZ_FLAGS=-parallel=1.
 FUZZ_FLAGS ?=
 
@@ -72,10 +72,10 @@ temporal-cli: ## build the Temporal CLI into .dev/bin (only if missing; slow the
 
 PRISM := .dev/node/node_modules/.bin/prism
 
-prism: ## install Stoplight Prism (pinned in tools/prism) into .dev/node for the provider contract tests
-	@if [[ ! -x $(PRISM) ]] || ! cmp -s tools/prism/package-lock.json .dev/node/package-lock.json; then \
+prism: ## install Stoplight Prism (pinned in test/prism) into .dev/node for the provider contract tests
+	@if [[ ! -x $(PRISM) ]] || ! cmp -s test/prism/package-lock.json .dev/node/package-lock.json; then \
 		echo "installing Stoplight Prism into .dev/node…"; \
-		mkdir -p .dev/node && cp tools/prism/package.json tools/prism/package-lock.json .dev/node/ && \
+		mkdir -p .dev/node && cp test/prism/package.json test/prism/package-lock.json .dev/node/ && \
 		npm ci --prefix .dev/node --no-audit --no-fund --loglevel=error; \
 	fi
 
@@ -153,7 +153,7 @@ fuzz: ## run each fuzz target of FUZZ_PKGS for FUZZTIME (default 10s), one after
 
 record-histories: temporal-cli ## record workflow histories for the replay test into workflows/testdata/histories/<date>-<commit>/
 	dir=workflows/testdata/histories/$$(date -u +%Y%m%d)-$$(git rev-parse --short HEAD); mkdir -p $$dir; \
-	VERIFLOW_RECORD_HISTORIES=$(CURDIR)/$$dir $(GO) test -count=1 -run 'TestSandboxNumbers|TestCheckRightAfterStartIsApproved|TestWrongCodeThenMaxChecks|TestResendAndCancel|TestResendAfterCooldown|TestTransactionBinding|TestSignatureEvidence|TestEventsCallback' ./e2e; \
+	VERIFLOW_RECORD_HISTORIES=$(CURDIR)/$$dir $(GO) test -count=1 -run 'TestSandboxNumbers|TestCheckRightAfterStartIsApproved|TestWrongCodeThenMaxChecks|TestResendAndCancel|TestResendAfterCooldown|TestTransactionBinding|TestSignatureEvidence|TestEventsCallback' ./test/e2e; \
 	echo "recorded into $$dir"
 
 # The chaos test kills -9 and restarts the worker, the API and Temporal and
@@ -162,11 +162,11 @@ CHAOS_N      ?= 200
 CHAOS_ROUNDS ?= 3
 
 chaos: temporal-cli ## chaos test: CHAOS_N verifications (200) through kill -9 of worker, API, Temporal and a paused Postgres, CHAOS_ROUNDS rounds (3); then the e2e suite on Temporal-on-Postgres
-	VERIFLOW_CHAOS=1 VERIFLOW_CHAOS_N=$(CHAOS_N) VERIFLOW_CHAOS_ROUNDS=$(CHAOS_ROUNDS) $(GO) test -count=1 -v -run '^TestChaos$$' -timeout 30m ./chaos/
+	VERIFLOW_CHAOS=1 VERIFLOW_CHAOS_N=$(CHAOS_N) VERIFLOW_CHAOS_ROUNDS=$(CHAOS_ROUNDS) $(GO) test -count=1 -v -run '^TestChaos$$' -timeout 30m ./test/chaos/
 	scripts/e2e-on-postgres.sh
 
 chaos-short: temporal-cli ## short chaos test for CI (40 verifications, 1 round)
-	VERIFLOW_CHAOS=1 VERIFLOW_CHAOS_N=40 VERIFLOW_CHAOS_ROUNDS=1 $(GO) test -count=1 -v -run '^TestChaos$$' -timeout 20m ./chaos/
+	VERIFLOW_CHAOS=1 VERIFLOW_CHAOS_N=40 VERIFLOW_CHAOS_ROUNDS=1 $(GO) test -count=1 -v -run '^TestChaos$$' -timeout 20m ./test/chaos/
 
 bench: temporal-cli ## Veriflow over HTTP vs the bare Temporal shape on one dev server (~3 min): throughput, latency, CPU, ratio; JSON in .dev/bench/
 	@$(GO) build -o $(BIN_DIR)/veriflow-bench ./cmd/veriflow-bench

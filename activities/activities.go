@@ -16,15 +16,15 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/veriflow/veriflow/contract"
-	"github.com/veriflow/veriflow/evidence"
-	"github.com/veriflow/veriflow/mask"
-	"github.com/veriflow/veriflow/messages"
-	"github.com/veriflow/veriflow/metrics"
-	"github.com/veriflow/veriflow/otp"
-	"github.com/veriflow/veriflow/outbound"
-	"github.com/veriflow/veriflow/provider"
-	"github.com/veriflow/veriflow/store"
+	"github.com/veriflow/veriflow/internal/contract"
+	"github.com/veriflow/veriflow/internal/evidence"
+	"github.com/veriflow/veriflow/internal/mask"
+	"github.com/veriflow/veriflow/internal/messages"
+	"github.com/veriflow/veriflow/internal/metrics"
+	"github.com/veriflow/veriflow/internal/otp"
+	"github.com/veriflow/veriflow/internal/events"
+	"github.com/veriflow/veriflow/internal/providers"
+	"github.com/veriflow/veriflow/internal/store"
 )
 
 // Store is the part of the store the activities need.
@@ -47,7 +47,7 @@ type Receipts interface {
 // Activities are registered on the worker as one struct.
 type Activities struct {
 	Store     Store
-	Providers provider.Router
+	Providers providers.Router
 	Secrets   *otp.Secrets
 	Receipts  Receipts
 	// Evidence signs the evidence of approved signatures.
@@ -78,7 +78,7 @@ func (a *Activities) SendCode(ctx context.Context, in contract.SendInput) (contr
 	locale := messages.Resolve(in.Locale, in.To.Phone)
 	msg := messages.Render(messages.Input{Kind: in.Kind, Locale: locale, Code: code, TTL: in.TTL, Channel: in.Channel,
 		Transaction: in.Transaction, Document: in.Document})
-	res, err := p.Send(ctx, provider.Message{
+	res, err := p.Send(ctx, providers.Message{
 		IdempotencyKey: fmt.Sprintf("%s/%d", in.VerificationID, in.Seq),
 		VerificationID: in.VerificationID, TenantID: in.TenantID, Channel: in.Channel,
 		To: to, Recipient: in.To, Kind: in.Kind, Locale: locale, Code: code, TTL: in.TTL,
@@ -105,7 +105,7 @@ func (a *Activities) SendCode(ctx context.Context, in contract.SendInput) (contr
 // application error whose detail is the stable reason; anything else is
 // retried by Temporal within the step's time.
 func deliveryError(err error) error {
-	var perm *provider.PermanentError
+	var perm *providers.PermanentError
 	if errors.As(err, &perm) {
 		return temporal.NewNonRetryableApplicationError(perm.Reason, contract.ErrTypeDeliveryFailed, nil, perm.Reason)
 	}
@@ -138,8 +138,8 @@ func (a *Activities) Record(ctx context.Context, in contract.RecordInput) error 
 	}
 	for _, id := range queued {
 		// A failure is not the projection's: the relay starts it later.
-		if err := StartDelivery(ctx, a.Temporal, a.Store, id, outbound.WorkflowID(in.VerificationID, id)); err != nil {
-			a.Log.WarnContext(ctx, "start event delivery; the relay will retry", "event_id", outbound.EventID(id),
+		if err := StartDelivery(ctx, a.Temporal, a.Store, id, events.WorkflowID(in.VerificationID, id)); err != nil {
+			a.Log.WarnContext(ctx, "start event delivery; the relay will retry", "event_id", events.EventID(id),
 				"verification_id", in.VerificationID, "error", err)
 		}
 	}

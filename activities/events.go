@@ -15,9 +15,9 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/veriflow/veriflow/contract"
-	"github.com/veriflow/veriflow/outbound"
-	"github.com/veriflow/veriflow/store"
+	"github.com/veriflow/veriflow/internal/contract"
+	"github.com/veriflow/veriflow/internal/events"
+	"github.com/veriflow/veriflow/internal/store"
 )
 
 // PostTimeout bounds one POST of an outbound event.
@@ -54,10 +54,10 @@ func (a *Activities) PostEvent(ctx context.Context, eventID int64) error {
 	if err != nil {
 		return err
 	}
-	if err := outbound.ValidateURL(cb.URL); err != nil {
+	if err := events.ValidateURL(cb.URL); err != nil {
 		return a.giveUp(ctx, ev, "callback url "+err.Error())
 	}
-	secret, err := a.Secrets.Open(cb.SealedSecret, outbound.SecretAAD(ev.TenantID))
+	secret, err := a.Secrets.Open(cb.SealedSecret, events.SecretAAD(ev.TenantID))
 	if err != nil {
 		return a.giveUp(ctx, ev, "signing secret unreadable")
 	}
@@ -70,15 +70,15 @@ func (a *Activities) PostEvent(ctx context.Context, eventID int64) error {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Veriflow-Events/1")
-	req.Header.Set("Veriflow-Event-Id", outbound.EventID(ev.ID))
-	req.Header.Set("Veriflow-Signature", outbound.Sign(string(secret), time.Now(), ev.Body))
+	req.Header.Set("Veriflow-Event-Id", events.EventID(ev.ID))
+	req.Header.Set("Veriflow-Signature", events.Sign(string(secret), time.Now(), ev.Body))
 	res, err := a.httpClient().Do(req)
 	if err != nil {
 		reason := "connection failed"
 		if errors.Is(err, context.DeadlineExceeded) || pctx.Err() != nil {
 			reason = "timeout"
 		}
-		a.Log.WarnContext(ctx, "event delivery failed", "event_id", outbound.EventID(ev.ID), "tenant_id", ev.TenantID, "error", err)
+		a.Log.WarnContext(ctx, "event delivery failed", "event_id", events.EventID(ev.ID), "tenant_id", ev.TenantID, "error", err)
 		if merr := a.Store.MarkOutboundAttempt(ctx, ev.ID, 0, reason); merr != nil {
 			return merr
 		}
@@ -90,7 +90,7 @@ func (a *Activities) PostEvent(ctx context.Context, eventID int64) error {
 		if err := a.Store.MarkOutboundDelivered(ctx, ev.ID, res.StatusCode); err != nil {
 			return err // retried: the receiver deduplicates by Veriflow-Event-Id
 		}
-		a.Log.InfoContext(ctx, "event delivered", "event_id", outbound.EventID(ev.ID), "tenant_id", ev.TenantID,
+		a.Log.InfoContext(ctx, "event delivered", "event_id", events.EventID(ev.ID), "tenant_id", ev.TenantID,
 			"type", ev.Type, "http_status", res.StatusCode)
 		return nil
 	}
@@ -98,7 +98,7 @@ func (a *Activities) PostEvent(ctx context.Context, eventID int64) error {
 	if err := a.Store.MarkOutboundAttempt(ctx, ev.ID, res.StatusCode, reason); err != nil {
 		return err
 	}
-	a.Log.WarnContext(ctx, "event delivery refused", "event_id", outbound.EventID(ev.ID), "tenant_id", ev.TenantID,
+	a.Log.WarnContext(ctx, "event delivery refused", "event_id", events.EventID(ev.ID), "tenant_id", ev.TenantID,
 		"http_status", res.StatusCode)
 	return temporal.NewApplicationError("callback answered "+reason, ErrTypeCallbackFailed)
 }
@@ -107,7 +107,7 @@ func (a *Activities) giveUp(ctx context.Context, ev store.OutboundEvent, reason 
 	if err := a.Store.MarkOutboundFailed(ctx, ev.ID, reason); err != nil {
 		return err
 	}
-	a.Log.WarnContext(ctx, "event delivery given up", "event_id", outbound.EventID(ev.ID), "tenant_id", ev.TenantID, "reason", reason)
+	a.Log.WarnContext(ctx, "event delivery given up", "event_id", events.EventID(ev.ID), "tenant_id", ev.TenantID, "reason", reason)
 	return temporal.NewNonRetryableApplicationError(reason, ErrTypeEventUndeliverable, nil)
 }
 
@@ -140,7 +140,7 @@ func StartDelivery(ctx context.Context, c client.Client, m StartMarker, id int64
 		ID:                    workflowID,
 		TaskQueue:             contract.TaskQueue,
 		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		StaticSummary:         "deliver " + outbound.EventID(id),
+		StaticSummary:         "deliver " + events.EventID(id),
 	}, contract.WorkflowDeliverEvent, id)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if err != nil && !errors.As(err, &started) {

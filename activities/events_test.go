@@ -15,11 +15,11 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/veriflow/veriflow/contract"
+	"github.com/veriflow/veriflow/internal/contract"
 	"github.com/veriflow/veriflow/internal/localpg"
-	"github.com/veriflow/veriflow/otp"
-	"github.com/veriflow/veriflow/outbound"
-	"github.com/veriflow/veriflow/store"
+	"github.com/veriflow/veriflow/internal/otp"
+	"github.com/veriflow/veriflow/internal/events"
+	"github.com/veriflow/veriflow/internal/store"
 )
 
 // receiver verifies deliveries the way a tenant would: HMAC-SHA256 of
@@ -37,7 +37,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	if r.Header.Get("Content-Type") != "application/json" || outbound.Verify(rc.secret, r.Header.Get("Veriflow-Signature"), body, time.Now(), 5*time.Minute) != nil {
+	if r.Header.Get("Content-Type") != "application/json" || events.Verify(rc.secret, r.Header.Get("Veriflow-Signature"), body, time.Now(), 5*time.Minute) != nil {
 		rc.bad++
 		w.WriteHeader(http.StatusUnauthorized)
 		return
@@ -54,10 +54,10 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func TestEventsSignature(t *testing.T) {
-	secret := outbound.NewSecret()
+	secret := events.NewSecret()
 	body := []byte(`{"id":"evt_1"}`)
 	now := time.Unix(1_800_000_000, 0)
-	h := outbound.Sign(secret, now, body)
+	h := events.Sign(secret, now, body)
 	ts, v1, ok := strings.Cut(strings.TrimPrefix(h, "t="), ",v1=")
 	if !ok || ts != "1800000000" {
 		t.Fatalf("header %q", h)
@@ -65,7 +65,7 @@ func TestEventsSignature(t *testing.T) {
 	if want := hmacHex(secret, ts+"."+string(body)); v1 != want {
 		t.Fatalf("v1 %s, want %s", v1, want)
 	}
-	if err := outbound.Verify(secret, h, body, now.Add(time.Minute), 5*time.Minute); err != nil {
+	if err := events.Verify(secret, h, body, now.Add(time.Minute), 5*time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	for name, c := range map[string]struct {
@@ -75,13 +75,13 @@ func TestEventsSignature(t *testing.T) {
 	}{
 		"stale":        {secret, h, body, now.Add(6 * time.Minute)},
 		"future":       {secret, h, body, now.Add(-6 * time.Minute)},
-		"forged":       {outbound.NewSecret(), h, body, now},
+		"forged":       {events.NewSecret(), h, body, now},
 		"changed body": {secret, h, []byte(`{"id":"evt_2"}`), now},
 		"no v1":        {secret, "t=1800000000", body, now},
 		"other t":      {secret, strings.Replace(h, "t=1800000000", "t=1800000001", 1), body, now},
 		"empty":        {secret, "", body, now},
 	} {
-		if err := outbound.Verify(c.secret, c.header, c.body, c.now, 5*time.Minute); !errors.Is(err, outbound.ErrSignature) {
+		if err := events.Verify(c.secret, c.header, c.body, c.now, 5*time.Minute); !errors.Is(err, events.ErrSignature) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
@@ -89,13 +89,13 @@ func TestEventsSignature(t *testing.T) {
 
 func TestCallbackURL(t *testing.T) {
 	for _, u := range []string{"https://hooks.example.com/veriflow", "http://127.0.0.1:8080/x", "http://localhost/x", "http://[::1]:1/x"} {
-		if err := outbound.ValidateURL(u); err != nil {
+		if err := events.ValidateURL(u); err != nil {
 			t.Errorf("%s: %v", u, err)
 		}
 	}
 	for _, u := range []string{"", "http://hooks.example.com/x", "ftp://x.example/", "https://user:pw@x.example/", "/relative",
 		"https://x.example/#frag", "https://", "mailto:a@example.com", "https://x.example/" + strings.Repeat("a", 3000)} {
-		if err := outbound.ValidateURL(u); err == nil {
+		if err := events.ValidateURL(u); err == nil {
 			t.Errorf("%q accepted", u)
 		}
 	}
@@ -115,7 +115,7 @@ func TestEventsPost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	secret := outbound.NewSecret()
+	secret := events.NewSecret()
 	rc := &receiver{secret: secret, status: []int{500, 302}}
 	srv := httptest.NewServer(rc)
 	defer srv.Close()
@@ -128,7 +128,7 @@ func TestEventsPost(t *testing.T) {
 		Mode: contract.ModeTest, Kind: contract.KindSignup, Status: contract.StatusPending, ChecksLeft: 5, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}}); err != nil {
 		t.Fatal(err)
 	}
-	sealed, err := secrets.Seal([]byte(secret), outbound.SecretAAD("t1"))
+	sealed, err := secrets.Seal([]byte(secret), events.SecretAAD("t1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +180,7 @@ func TestEventsPost(t *testing.T) {
 		t.Fatalf("receiver: %d bad, %d good", rc.bad, len(rc.got))
 	}
 	for i, h := range rc.got {
-		if h.Get("Veriflow-Event-Id") != outbound.EventID(id) || !bytes.Equal(rc.bodies[i], ev.Body) {
+		if h.Get("Veriflow-Event-Id") != events.EventID(id) || !bytes.Equal(rc.bodies[i], ev.Body) {
 			t.Fatalf("delivery %d: %v %s", i, h, rc.bodies[i])
 		}
 	}
@@ -190,7 +190,7 @@ func TestEventsPost(t *testing.T) {
 	if err := st.ResendOutboundEvent(ctx, "t1", "vf_pe1", id, "wf2"); err != nil {
 		t.Fatal(err)
 	}
-	forged, _ := secrets.Seal([]byte(outbound.NewSecret()), outbound.SecretAAD("t1"))
+	forged, _ := secrets.Seal([]byte(events.NewSecret()), events.SecretAAD("t1"))
 	if err := st.SetCallback(ctx, "t1", srv.URL+"/hook", forged); err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func TestEventsPost(t *testing.T) {
 		t.Fatalf("after forged: %+v", ev)
 	}
 	// A secret sealed for another tenant does not open.
-	other, _ := secrets.Seal([]byte(secret), outbound.SecretAAD("t2"))
+	other, _ := secrets.Seal([]byte(secret), events.SecretAAD("t2"))
 	if err := st.SetCallback(ctx, "t1", srv.URL+"/hook", other); err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +248,7 @@ func TestEventsPostTimeout(t *testing.T) {
 		Mode: contract.ModeTest, Kind: contract.KindSignup, Status: contract.StatusPending, ChecksLeft: 5, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}}); err != nil {
 		t.Fatal(err)
 	}
-	sealed, _ := secrets.Seal([]byte("s"), outbound.SecretAAD("t1"))
+	sealed, _ := secrets.Seal([]byte("s"), events.SecretAAD("t1"))
 	_ = st.SetCallback(ctx, "t1", srv.URL, sealed)
 	ids, err := st.Record(ctx, contract.RecordInput{VerificationID: "vf_pe2", TenantID: "t1",
 		State: contract.State{Status: contract.StatusExpired, Version: 1}, Events: []contract.Event{{Type: "expired", At: now}}}, nil)

@@ -7,7 +7,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/veriflow/veriflow/store"
+	"github.com/veriflow/veriflow/internal/store"
 )
 
 // Relay settings: an event still pending after relayAfter may have lost its

@@ -7,7 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/veriflow/veriflow/contract"
+	"github.com/veriflow/veriflow/internal/contract"
 )
 
 // channelStatsView is one channel of GET /v1/analytics/channels.

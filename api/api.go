@@ -25,16 +25,16 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/veriflow/veriflow/apikey"
-	"github.com/veriflow/veriflow/contract"
-	"github.com/veriflow/veriflow/evidence"
-	"github.com/veriflow/veriflow/guard"
-	"github.com/veriflow/veriflow/mask"
-	"github.com/veriflow/veriflow/metrics"
-	"github.com/veriflow/veriflow/otp"
-	"github.com/veriflow/veriflow/policy"
-	"github.com/veriflow/veriflow/provider/sandbox"
-	"github.com/veriflow/veriflow/store"
+	"github.com/veriflow/veriflow/internal/apikey"
+	"github.com/veriflow/veriflow/internal/contract"
+	"github.com/veriflow/veriflow/internal/evidence"
+	"github.com/veriflow/veriflow/internal/guard"
+	"github.com/veriflow/veriflow/internal/mask"
+	"github.com/veriflow/veriflow/internal/metrics"
+	"github.com/veriflow/veriflow/internal/otp"
+	"github.com/veriflow/veriflow/internal/policy"
+	"github.com/veriflow/veriflow/internal/providers/sandbox"
+	"github.com/veriflow/veriflow/internal/store"
 )
 
 // Deps are what the API needs.

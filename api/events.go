@@ -9,9 +9,9 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
-	"github.com/veriflow/veriflow/contract"
-	"github.com/veriflow/veriflow/outbound"
-	"github.com/veriflow/veriflow/store"
+	"github.com/veriflow/veriflow/internal/contract"
+	"github.com/veriflow/veriflow/internal/events"
+	"github.com/veriflow/veriflow/internal/store"
 )
 
 // CodeNoCallback: an event cannot be resent while no callback is registered.
@@ -37,13 +37,13 @@ func (s *Server) putCallback(c *gin.Context) {
 		writeProblem(c, p)
 		return
 	}
-	if err := outbound.ValidateURL(req.URL); err != nil {
+	if err := events.ValidateURL(req.URL); err != nil {
 		writeProblem(c, invalid(FieldError{Field: "url", Message: err.Error()}))
 		return
 	}
 	t := tenantOf(c)
-	secret := outbound.NewSecret()
-	sealed, err := s.Secrets.Seal([]byte(secret), outbound.SecretAAD(t.ID))
+	secret := events.NewSecret()
+	sealed, err := s.Secrets.Seal([]byte(secret), events.SecretAAD(t.ID))
 	if err != nil {
 		s.unavailable(c, "seal callback secret", err)
 		return
@@ -89,7 +89,7 @@ type eventView struct {
 }
 
 func viewEvent(e store.OutboundEvent) eventView {
-	v := eventView{ID: outbound.EventID(e.ID), Type: e.Type, Status: e.Status, Attempts: e.Attempts, LastStatus: e.LastStatus,
+	v := eventView{ID: events.EventID(e.ID), Type: e.Type, Status: e.Status, Attempts: e.Attempts, LastStatus: e.LastStatus,
 		CreatedAt: e.CreatedAt.UTC(), DeliveredAt: e.DeliveredAt}
 	if e.LastError != "" {
 		v.LastError = &e.LastError
@@ -126,7 +126,7 @@ func (s *Server) resendEvent(c *gin.Context) {
 	if !ok {
 		return
 	}
-	id, ok := outbound.ParseEventID(c.Param("event_id"))
+	id, ok := events.ParseEventID(c.Param("event_id"))
 	if !ok {
 		writeProblem(c, problem(http.StatusNotFound, CodeNotFound, "No such event."))
 		return
@@ -139,7 +139,7 @@ func (s *Server) resendEvent(c *gin.Context) {
 		s.unavailable(c, "get callback", err)
 		return
 	}
-	wf := outbound.ResendWorkflowID(v.ID, id, time.Now())
+	wf := events.ResendWorkflowID(v.ID, id, time.Now())
 	switch err := s.Store.ResendOutboundEvent(ctx, v.TenantID, v.ID, id, wf); {
 	case errors.Is(err, store.ErrNotFound):
 		writeProblem(c, problem(http.StatusNotFound, CodeNotFound, "No such event."))
@@ -150,12 +150,12 @@ func (s *Server) resendEvent(c *gin.Context) {
 	}
 	_, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: wf, TaskQueue: contract.TaskQueue, WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		StaticSummary: "resend " + outbound.EventID(id),
+		StaticSummary: "resend " + events.EventID(id),
 	}, contract.WorkflowDeliverEvent, id)
 	if err != nil {
-		s.Log.WarnContext(ctx, "start event resend; the relay will start it", "event_id", outbound.EventID(id), "error", err)
+		s.Log.WarnContext(ctx, "start event resend; the relay will start it", "event_id", events.EventID(id), "error", err)
 	} else if err := s.Store.MarkOutboundStarted(ctx, id, wf); err != nil {
-		s.Log.WarnContext(ctx, "mark event resend started", "event_id", outbound.EventID(id), "error", err)
+		s.Log.WarnContext(ctx, "mark event resend started", "event_id", events.EventID(id), "error", err)
 	}
 	evs, err := s.Store.OutboundEvents(ctx, v.TenantID, v.ID)
 	if err == nil {
@@ -166,5 +166,5 @@ func (s *Server) resendEvent(c *gin.Context) {
 			}
 		}
 	}
-	c.JSON(http.StatusAccepted, gin.H{"id": outbound.EventID(id), "status": store.OutboundPending})
+	c.JSON(http.StatusAccepted, gin.H{"id": events.EventID(id), "status": store.OutboundPending})
 }

@@ -11,8 +11,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/veriflow/veriflow/contract"
-	"github.com/veriflow/veriflow/policy"
+	"github.com/veriflow/veriflow/internal/contract"
+	"github.com/veriflow/veriflow/internal/policy"
 )
 
 // Fuzz targets of the request decoding and validation. Run one with

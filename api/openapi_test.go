@@ -33,11 +33,11 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
-	"github.com/veriflow/veriflow/contract"
-	"github.com/veriflow/veriflow/evidence"
-	"github.com/veriflow/veriflow/guard"
-	"github.com/veriflow/veriflow/outbound"
-	"github.com/veriflow/veriflow/store"
+	"github.com/veriflow/veriflow/internal/contract"
+	"github.com/veriflow/veriflow/internal/evidence"
+	"github.com/veriflow/veriflow/internal/guard"
+	"github.com/veriflow/veriflow/internal/events"
+	"github.com/veriflow/veriflow/internal/store"
 )
 
 const specURL = "https://veriflow.test/openapi.json"
@@ -585,17 +585,17 @@ func TestOpenAPIResponsesMatch(t *testing.T) {
 	fresh := viewEvent(store.OutboundEvent{ID: 9, Type: "failed_over", Status: store.OutboundPending, CreatedAt: now})
 	v.mustMatch("EventList", gin.H{"events": []eventView{pending, delivered, fresh}})
 	v.mustMatch("EventResendAccepted", pending)
-	v.mustMatch("EventResendAccepted", gin.H{"id": outbound.EventID(9), "status": store.OutboundPending})
-	body, err := outbound.Body(9, row.ID, contract.Event{Type: "approved", At: done}, live)
+	v.mustMatch("EventResendAccepted", gin.H{"id": events.EventID(9), "status": store.OutboundPending})
+	body, err := events.Body(9, row.ID, contract.Event{Type: "approved", At: done}, live)
 	if err != nil {
 		t.Fatal(err)
 	}
 	v.mustMatchJSON("OutboundEvent", body)
-	sig := outbound.Sign(outbound.NewSecret(), done, body)
+	sig := events.Sign(events.NewSecret(), done, body)
 	if err := v.validate("/webhooks/verificationEvent/post/parameters/0/schema", []byte(`"`+sig+`"`)); err != nil {
 		t.Errorf("Veriflow-Signature %q does not match its schema: %v", sig, err)
 	}
-	v.mustMatch("CallbackCreated", gin.H{"url": "https://backend.example.com/hook", "secret": outbound.NewSecret()})
+	v.mustMatch("CallbackCreated", gin.H{"url": "https://backend.example.com/hook", "secret": events.NewSecret()})
 	v.mustMatch("Callback", gin.H{"url": "https://backend.example.com/hook"})
 
 	v.mustMatch("KeySet", evidence.KeySet{Keys: []evidence.PublicKey{}})

@@ -20,8 +20,8 @@ import (
 	"golang.org/x/text/currency"
 	"golang.org/x/text/language"
 
-	"github.com/veriflow/veriflow/contract"
-	"github.com/veriflow/veriflow/policy"
+	"github.com/veriflow/veriflow/internal/contract"
+	"github.com/veriflow/veriflow/internal/policy"
 )
 
 // maxBody bounds every request body.

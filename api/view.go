@@ -3,8 +3,8 @@ package api
 import (
 	"time"
 
-	"github.com/veriflow/veriflow/contract"
-	"github.com/veriflow/veriflow/store"
+	"github.com/veriflow/veriflow/internal/contract"
+	"github.com/veriflow/veriflow/internal/store"
 )
 
 // verificationView is the contract's verification object.

@@ -9,9 +9,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/veriflow/veriflow/contract"
-	"github.com/veriflow/veriflow/provider/meta"
-	"github.com/veriflow/veriflow/provider/twilio"
+	"github.com/veriflow/veriflow/internal/contract"
+	"github.com/veriflow/veriflow/internal/providers/meta"
+	"github.com/veriflow/veriflow/internal/providers/twilio"
 )
 
 // Ingester takes normalized receipts (the receipts service): it stores

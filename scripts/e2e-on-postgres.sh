@@ -17,4 +17,4 @@ for _ in $(seq 1 600); do
 done
 grep -q "==> ready" "$log" || { echo "temporal-on-postgres not ready" >&2; exit 1; }
 echo "==> e2e against the Temporal server on Postgres (127.0.0.1:$port)"
-VERIFLOW_E2E_TEMPORAL_ADDRESS=127.0.0.1:$port go test -count=1 -timeout 20m ./e2e/
+VERIFLOW_E2E_TEMPORAL_ADDRESS=127.0.0.1:$port go test -count=1 -timeout 20m ./test/e2e/

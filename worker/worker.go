@@ -9,7 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/veriflow/veriflow/activities"
-	"github.com/veriflow/veriflow/contract"
+	"github.com/veriflow/veriflow/internal/contract"
 	"github.com/veriflow/veriflow/workflows"
 )
 

@@ -14,7 +14,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/veriflow/veriflow/contract"
+	"github.com/veriflow/veriflow/internal/contract"
 )
 
 func deliverEnv(t *testing.T, post func(ctx context.Context, id int64) error) *testsuite.TestWorkflowEnvironment {

@@ -8,8 +8,8 @@ import (
 
 	"go.temporal.io/sdk/worker"
 
-	"github.com/veriflow/veriflow/codec"
-	"github.com/veriflow/veriflow/contract"
+	"github.com/veriflow/veriflow/internal/codec"
+	"github.com/veriflow/veriflow/internal/contract"
 	"github.com/veriflow/veriflow/workflows"
 	sdkworkflow "go.temporal.io/sdk/workflow"
 )

@@ -12,8 +12,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/veriflow/veriflow/contract"
-	"github.com/veriflow/veriflow/otp"
+	"github.com/veriflow/veriflow/internal/contract"
+	"github.com/veriflow/veriflow/internal/otp"
 )
 
 // Verification is the workflow function of one verification. It returns the

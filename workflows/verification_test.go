@@ -19,8 +19,8 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/veriflow/veriflow/contract"
-	"github.com/veriflow/veriflow/otp"
+	"github.com/veriflow/veriflow/internal/contract"
+	"github.com/veriflow/veriflow/internal/otp"
 )
 
 // harness runs one verification in the time-skipping test environment with

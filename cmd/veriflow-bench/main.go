@@ -24,7 +24,7 @@ import (
 
 	"go.temporal.io/sdk/worker"
 
-	"github.com/veriflow/veriflow/bench"
+	"github.com/veriflow/veriflow/internal/bench"
 )
 
 func main() {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/veriflow/veriflow/config"
+	"github.com/veriflow/veriflow/internal/config"
 )
 
 // Exit codes of the command line.

@@ -13,10 +13,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/veriflow/veriflow/codec"
-	"github.com/veriflow/veriflow/config"
-	"github.com/veriflow/veriflow/contract"
-	"github.com/veriflow/veriflow/evidence"
+	"github.com/veriflow/veriflow/internal/codec"
+	"github.com/veriflow/veriflow/internal/config"
+	"github.com/veriflow/veriflow/internal/contract"
+	"github.com/veriflow/veriflow/internal/evidence"
 	"github.com/veriflow/veriflow/internal/app"
 	"github.com/veriflow/veriflow/internal/devstack"
 )

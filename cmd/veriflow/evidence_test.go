@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/veriflow/veriflow/evidence"
+	"github.com/veriflow/veriflow/internal/evidence"
 )
 
 func TestEvidenceVerifyCommand(t *testing.T) {

@@ -29,15 +29,15 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/veriflow/veriflow/apikey"
-	"github.com/veriflow/veriflow/codec"
-	"github.com/veriflow/veriflow/config"
-	"github.com/veriflow/veriflow/contract"
-	"github.com/veriflow/veriflow/evidence"
+	"github.com/veriflow/veriflow/internal/apikey"
+	"github.com/veriflow/veriflow/internal/codec"
+	"github.com/veriflow/veriflow/internal/config"
+	"github.com/veriflow/veriflow/internal/contract"
+	"github.com/veriflow/veriflow/internal/evidence"
 	"github.com/veriflow/veriflow/internal/app"
-	"github.com/veriflow/veriflow/otp"
-	"github.com/veriflow/veriflow/outbound"
-	"github.com/veriflow/veriflow/store"
+	"github.com/veriflow/veriflow/internal/otp"
+	"github.com/veriflow/veriflow/internal/events"
+	"github.com/veriflow/veriflow/internal/store"
 )
 
 func main() {
@@ -395,15 +395,15 @@ func createKey(ctx context.Context, s *store.Store, tenant string, mode contract
 // setCallback registers u as tenant's callback URL with a new signing
 // secret, which it prints once.
 func setCallback(ctx context.Context, cfg config.Config, tenant, u string, out io.Writer) error {
-	if err := outbound.ValidateURL(u); err != nil {
+	if err := events.ValidateURL(u); err != nil {
 		return fmt.Errorf("--url %w", err)
 	}
 	secrets, err := otp.New(cfg.CodeSecret)
 	if err != nil {
 		return err
 	}
-	secret := outbound.NewSecret()
-	sealed, err := secrets.Seal([]byte(secret), outbound.SecretAAD(tenant))
+	secret := events.NewSecret()
+	sealed, err := secrets.Seal([]byte(secret), events.SecretAAD(tenant))
 	if err != nil {
 		return err
 	}

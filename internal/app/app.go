@@ -23,20 +23,20 @@ import (
 
 	"github.com/veriflow/veriflow/activities"
 	"github.com/veriflow/veriflow/api"
-	"github.com/veriflow/veriflow/codec"
-	"github.com/veriflow/veriflow/config"
-	"github.com/veriflow/veriflow/contract"
-	"github.com/veriflow/veriflow/evidence"
-	"github.com/veriflow/veriflow/guard"
-	"github.com/veriflow/veriflow/metrics"
-	"github.com/veriflow/veriflow/otp"
-	"github.com/veriflow/veriflow/provider"
-	"github.com/veriflow/veriflow/provider/email"
-	"github.com/veriflow/veriflow/provider/meta"
-	"github.com/veriflow/veriflow/provider/sandbox"
-	"github.com/veriflow/veriflow/provider/twilio"
-	"github.com/veriflow/veriflow/receipts"
-	"github.com/veriflow/veriflow/store"
+	"github.com/veriflow/veriflow/internal/codec"
+	"github.com/veriflow/veriflow/internal/config"
+	"github.com/veriflow/veriflow/internal/contract"
+	"github.com/veriflow/veriflow/internal/evidence"
+	"github.com/veriflow/veriflow/internal/guard"
+	"github.com/veriflow/veriflow/internal/metrics"
+	"github.com/veriflow/veriflow/internal/otp"
+	"github.com/veriflow/veriflow/internal/providers"
+	"github.com/veriflow/veriflow/internal/providers/email"
+	"github.com/veriflow/veriflow/internal/providers/meta"
+	"github.com/veriflow/veriflow/internal/providers/sandbox"
+	"github.com/veriflow/veriflow/internal/providers/twilio"
+	"github.com/veriflow/veriflow/internal/receipts"
+	"github.com/veriflow/veriflow/internal/store"
 	"github.com/veriflow/veriflow/worker"
 )
 
@@ -178,9 +178,9 @@ func (a *App) RunWorker(ctx context.Context) error {
 
 // Router builds the live providers the configuration enables and routes
 // channels to them; test mode goes to sb.
-func (a *App) Router(sb provider.Provider) (provider.Router, error) {
+func (a *App) Router(sb providers.Provider) (providers.Router, error) {
 	pc := a.Config.Providers
-	r := provider.Router{Sandbox: sb, Providers: map[string]provider.Provider{},
+	r := providers.Router{Sandbox: sb, Providers: map[string]providers.Provider{},
 		Channels: map[contract.Channel]string{}, Tenants: map[string]map[contract.Channel]string{}}
 	if pc.Twilio.Enabled() {
 		p, err := twilio.New(twilio.Config{

@@ -24,7 +24,7 @@ import (
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 
-	"github.com/veriflow/veriflow/contract"
+	"github.com/veriflow/veriflow/internal/contract"
 	"github.com/veriflow/veriflow/internal/localpg"
 )
 

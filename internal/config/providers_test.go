@@ -1,0 +1,86 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/veriflow/veriflow/internal/policy"
+)
+
+func TestProviderRoutingDefaults(t *testing.T) {
+	c, err := FromEnv(env(map[string]string{
+		"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "tok", "META_PHONE_NUMBER_ID": "123", "META_ACCESS_TOKEN": "EAA",
+		"SMTP_HOST": "mail.example.com", "SMTP_TLS": "tls",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"whatsapp": "meta", "sms": "twilio", "email": "smtp"}
+	for ch, p := range want {
+		if c.Providers.Channels[ch] != p {
+			t.Errorf("%s routed to %q, want %q", ch, c.Providers.Channels[ch], p)
+		}
+	}
+	if c.Providers.SMTP.Port != 465 {
+		t.Errorf("implicit TLS port %d", c.Providers.SMTP.Port)
+	}
+	if s := c.String(); strings.Contains(s, "tok") || strings.Contains(s, "EAA") {
+		t.Errorf("String leaks a provider secret: %s", s)
+	}
+}
+
+func TestRoutingErrors(t *testing.T) {
+	for name, e := range map[string]map[string]string{
+		"unknown provider": {"VERIFLOW_CHANNEL_SMS": "pigeon"},
+		"cannot serve":     {"VERIFLOW_CHANNEL_EMAIL": "twilio"},
+		"meta for sms":     {"VERIFLOW_CHANNEL_SMS": "meta"},
+		"bad smtp port":    {"SMTP_PORT": "smtp"},
+		"missing file":     {"VERIFLOW_CONFIG_FILE": "/nonexistent/veriflow.json"},
+	} {
+		if _, err := FromEnv(env(e)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestConfigFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "veriflow.json")
+	body := `{"env": {"TWILIO_ACCOUNT_SID": "ACfile", "TWILIO_AUTH_TOKEN": "t", "VERIFLOW_HTTP_ADDR": "127.0.0.1:9999"},
+	          "policies": {"transaction": {"ttl_seconds": 240}},
+	          "tenants": {"acme": {"channels": {"whatsapp": "twilio"}, "policies": {"signup": {"max_checks": 2}}}}}`
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := FromEnv(env(map[string]string{"VERIFLOW_CONFIG_FILE": path, "VERIFLOW_HTTP_ADDR": "127.0.0.1:7000"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Providers.Twilio.AccountSID != "ACfile" || c.HTTPAddr != "127.0.0.1:7000" || c.Providers.Tenants["acme"]["whatsapp"] != "twilio" {
+		t.Fatalf("file not merged under the environment: %+v", c)
+	}
+	if c.Policies.Resolve("acme", "signup", policy.Settings{}).Code.MaxChecks != 2 ||
+		c.Policies.Resolve("globex", "transaction", policy.Settings{}).Code.TTL != 240*time.Second {
+		t.Fatalf("policies not loaded: %+v", c.Policies)
+	}
+	if err := os.WriteFile(path, []byte(`{"env": {}, "policies": {"signup": {"ttl_seconds": 5}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := FromEnv(env(map[string]string{"VERIFLOW_CONFIG_FILE": path})); err == nil {
+		t.Fatal("out-of-range policy accepted")
+	}
+	if err := os.WriteFile(path, []byte(`{"env": {}, "tenants": {"acme": {"channels": {"email": "meta"}}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := FromEnv(env(map[string]string{"VERIFLOW_CONFIG_FILE": path})); err == nil {
+		t.Fatal("tenant routing to a provider that cannot send email accepted")
+	}
+	if err := os.WriteFile(path, []byte(`{"env": {}, "colour": "red"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := FromEnv(env(map[string]string{"VERIFLOW_CONFIG_FILE": path})); err == nil {
+		t.Fatal("unknown config file key accepted")
+	}
+}

@@ -1,0 +1,128 @@
+// Package sandbox is the provider behind test-mode API keys. It never
+// reaches a real provider: it keeps each message (sealed, since it holds
+// the code) for GET /v1/sandbox/messages, and scripts delivery receipts for
+// the contract's sandbox numbers, fed through the same receipts path that
+// provider webhooks use.
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/veriflow/veriflow/internal/contract"
+	"github.com/veriflow/veriflow/internal/mask"
+	"github.com/veriflow/veriflow/internal/otp"
+	"github.com/veriflow/veriflow/internal/providers"
+	"github.com/veriflow/veriflow/internal/store"
+)
+
+// Name is the provider name of sandbox messages and receipts.
+const Name = "sandbox"
+
+// The contract's scripted sandbox numbers.
+const (
+	PhoneAllDelivered     = "+15005550000"
+	PhoneNotOnWhatsApp    = "+15005550001"
+	PhoneWhatsAppSilent   = "+15005550002"
+	PhoneEveryChannelFail = "+15005550003"
+)
+
+// Scripted reports whether phone is one of the contract's scripted sandbox
+// numbers (which are not real subscribers' numbers).
+func Scripted(phone string) bool {
+	switch phone {
+	case PhoneAllDelivered, PhoneNotOnWhatsApp, PhoneWhatsAppSilent, PhoneEveryChannelFail:
+		return true
+	}
+	return false
+}
+
+// Store is the part of the store the sandbox needs.
+type Store interface {
+	InsertSandboxMessage(ctx context.Context, m store.SandboxMessage) (string, bool, error)
+}
+
+// Ingester takes receipts (the receipts service).
+type Ingester interface {
+	Ingest(ctx context.Context, r contract.Receipt) error
+}
+
+// Provider is the sandbox provider.
+type Provider struct {
+	store    Store
+	secrets  *otp.Secrets
+	receipts Ingester
+}
+
+// New returns a sandbox provider.
+func New(s Store, secrets *otp.Secrets, receipts Ingester) *Provider {
+	return &Provider{store: s, secrets: secrets, receipts: receipts}
+}
+
+// Name implements providers.Provider.
+func (p *Provider) Name() string { return Name }
+
+// Body is the sealed content of a sandbox message.
+type Body struct {
+	Text string `json:"text"`
+	Code string `json:"code"`
+}
+
+// Send implements providers.Provider: it stores the message and schedules
+// the scripted receipts.
+func (p *Provider) Send(ctx context.Context, m providers.Message) (providers.Result, error) {
+	id := "SB" + rand.Text()
+	plain, err := json.Marshal(Body{Text: m.Text, Code: m.Code})
+	if err != nil {
+		return providers.Result{}, fmt.Errorf("sandbox: %w", err)
+	}
+	sealed, err := p.secrets.Seal(plain, id)
+	if err != nil {
+		return providers.Result{}, fmt.Errorf("sandbox: %w", err)
+	}
+	// A retried send finds its message again (same idempotency key) and
+	// stores its receipts again, which the receipts path deduplicates.
+	stored, _, err := p.store.InsertSandboxMessage(ctx, store.SandboxMessage{
+		ID: id, TenantID: m.TenantID, VerificationID: m.VerificationID, IdempotencyKey: m.IdempotencyKey,
+		Channel: m.Channel, ToHash: p.secrets.HashDestination(m.To), ToMasked: mask.Destination(m.To), SealedBody: sealed,
+	})
+	if err != nil {
+		return providers.Result{}, fmt.Errorf("sandbox: %w", err)
+	}
+	// The scripted receipts are stored before Send returns, so a crash
+	// cannot lose them: they wait in Postgres until the send registers the
+	// message, then go through the same path as webhooks.
+	now := time.Now().UTC()
+	for _, o := range Script(m.Recipient.Phone, m.Channel) {
+		r := contract.Receipt{Provider: Name, MessageID: stored, Status: o.Status, Error: o.Error, OccurredAt: now}
+		if err := p.receipts.Ingest(ctx, r); err != nil {
+			return providers.Result{}, fmt.Errorf("sandbox: receipt: %w", err)
+		}
+	}
+	return providers.Result{MessageID: stored}, nil
+}
+
+// Outcome is one scripted receipt.
+type Outcome struct {
+	Status contract.AttemptStatus
+	Error  string
+}
+
+// Script returns the receipts the sandbox sends for a message on ch to a
+// verification whose phone is phone.
+func Script(phone string, ch contract.Channel) []Outcome {
+	sent := Outcome{Status: contract.AttemptSent}
+	delivered := Outcome{Status: contract.AttemptDelivered}
+	switch {
+	case phone == PhoneEveryChannelFail:
+		return []Outcome{{Status: contract.AttemptFailed, Error: "sandbox_failure"}}
+	case phone == PhoneNotOnWhatsApp && ch == contract.ChannelWhatsApp:
+		return []Outcome{{Status: contract.AttemptFailed, Error: "not_on_whatsapp"}}
+	case phone == PhoneWhatsAppSilent && ch == contract.ChannelWhatsApp:
+		return []Outcome{sent}
+	}
+	return []Outcome{sent, delivered}
+}

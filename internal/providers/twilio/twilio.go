@@ -1,0 +1,286 @@
+// Package twilio is the Twilio adapter of Veriflow: it sends codes by SMS
+// and by WhatsApp (an approved authentication template of the Content API)
+// through Twilio's Messages API, maps Twilio's errors to permanent or
+// retryable failures, and verifies and parses Twilio's status callbacks.
+//
+// It uses twilio-go's client and 2010-04-01 API packages only.
+package twilio
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/twilio/twilio-go/client"
+	api "github.com/twilio/twilio-go/rest/api/v2010"
+
+	"github.com/veriflow/veriflow/internal/contract"
+	"github.com/veriflow/veriflow/internal/providers"
+)
+
+// Name is the provider name of Twilio messages and receipts.
+const Name = "twilio"
+
+// defaultTimeout bounds one API request when Config.HTTPClient is nil.
+const defaultTimeout = 10 * time.Second
+
+// whatsAppPrefix is Twilio's channel prefix of WhatsApp addresses.
+const whatsAppPrefix = "whatsapp:"
+
+// Config configures the Twilio adapter.
+type Config struct {
+	// AccountSID (AC…) and AuthToken are the account's credentials.
+	AccountSID string
+	AuthToken  string
+	// SMS: MessagingServiceSID (preferred) or From (E.164).
+	MessagingServiceSID string
+	From                string
+	// WhatsApp: WhatsAppFrom is the sender "whatsapp:+E164" (or use
+	// MessagingServiceSID); ContentSID is the approved authentication
+	// template (Content API), whose variable "1" is the code.
+	WhatsAppFrom string
+	ContentSID   string
+	// StatusCallbackURL is PUBLIC_BASE_URL + "/webhooks/twilio/status".
+	// Empty means no StatusCallback parameter (the Messaging Service's own
+	// callback URL, if any, applies).
+	StatusCallbackURL string
+	// HTTPClient lets tests point the adapter at a mock (twilio-go has no
+	// base URL option: use a transport that rewrites the scheme/host of
+	// requests to the mock's address). nil = default client with a 10 s
+	// timeout that does not follow redirects.
+	HTTPClient *http.Client
+}
+
+// smsEnabled reports whether c configures an SMS sender.
+func (c Config) smsEnabled() bool { return c.MessagingServiceSID != "" || c.From != "" }
+
+// whatsAppEnabled reports whether c configures a WhatsApp sender and template.
+func (c Config) whatsAppEnabled() bool {
+	return c.ContentSID != "" && (c.WhatsAppFrom != "" || c.MessagingServiceSID != "")
+}
+
+// validate reports the first problem of c. It never quotes the auth token.
+func (c Config) validate() error {
+	var errs []error
+	if !isSID(c.AccountSID, "AC") {
+		errs = append(errs, errors.New("AccountSID must match ^AC[0-9a-fA-F]{32}$"))
+	}
+	if c.AuthToken == "" || !isAlnum(c.AuthToken) {
+		// twilio-go refuses credentials with other characters.
+		errs = append(errs, errors.New("AuthToken must be a non-empty alphanumeric string"))
+	}
+	if c.MessagingServiceSID != "" && !isSID(c.MessagingServiceSID, "MG") {
+		errs = append(errs, errors.New("MessagingServiceSID must match ^MG[0-9a-fA-F]{32}$"))
+	}
+	if c.From != "" && !isE164(c.From) {
+		errs = append(errs, errors.New("the From number must be E.164 (+ and up to 15 digits)"))
+	}
+	if c.WhatsAppFrom != "" {
+		if n, ok := strings.CutPrefix(c.WhatsAppFrom, whatsAppPrefix); !ok || !isE164(n) {
+			errs = append(errs, errors.New(`WhatsAppFrom must be "whatsapp:" followed by an E.164 number`))
+		}
+		if c.ContentSID == "" {
+			errs = append(errs, errors.New("WhatsAppFrom needs ContentSID (WhatsApp codes are sent with an approved template)"))
+		}
+	}
+	if c.ContentSID != "" {
+		if !isSID(c.ContentSID, "HX") {
+			errs = append(errs, errors.New("ContentSID must match ^HX[0-9a-fA-F]{32}$"))
+		}
+		if c.WhatsAppFrom == "" && c.MessagingServiceSID == "" {
+			errs = append(errs, errors.New("ContentSID needs WhatsAppFrom or MessagingServiceSID"))
+		}
+	}
+	if !c.smsEnabled() && !c.whatsAppEnabled() {
+		errs = append(errs, errors.New("no channel configured: set MessagingServiceSID or From (SMS), and/or WhatsAppFrom and ContentSID (WhatsApp)"))
+	}
+	if c.StatusCallbackURL != "" {
+		u, err := url.Parse(c.StatusCallbackURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			errs = append(errs, errors.New("StatusCallbackURL must be an absolute http(s) URL"))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("twilio: invalid config: %w", err)
+	}
+	return nil
+}
+
+// Provider sends SMS and WhatsApp codes through Twilio. It is safe for
+// concurrent use.
+type Provider struct {
+	cfg  Config
+	http *http.Client
+}
+
+var _ providers.Provider = (*Provider)(nil)
+
+// New validates cfg and returns the Twilio provider.
+func New(cfg Config) (*Provider, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = &http.Client{
+			Timeout: defaultTimeout,
+			// As twilio-go's default client: answer with the redirect itself.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	}
+	cfg.HTTPClient = nil // only p.http is used from here on
+	return &Provider{cfg: cfg, http: hc}, nil
+}
+
+// Name implements providers.Provider; it returns "twilio".
+func (p *Provider) Name() string { return Name }
+
+// Send implements providers.Provider: it creates a Twilio Message for m.
+//
+// SMS messages carry m.Text; WhatsApp messages use the ContentSID template
+// with the code as variable "1". Email, an unconfigured channel, an
+// invalid destination and Twilio errors meaning the destination cannot
+// receive on this channel are *providers.PermanentError (see ErrorReason);
+// rate limiting, 5xx answers, network errors and timeouts are plain errors
+// the caller retries. Errors never contain the code or the auth token, nor
+// Twilio's error message (which may quote the destination): an API failure
+// is an *APIError.
+func (p *Provider) Send(ctx context.Context, m providers.Message) (providers.Result, error) {
+	params, err := p.params(m)
+	if err != nil {
+		return providers.Result{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return providers.Result{}, fmt.Errorf("twilio: send %s: %w", m.Channel, context.Cause(ctx))
+	}
+
+	rt := &callTransport{ctx: ctx, base: p.http.Transport}
+	if rt.base == nil {
+		rt.base = http.DefaultTransport
+	}
+	hc := *p.http // per-call copy whose transport follows ctx
+	hc.Transport = rt
+	cl := &client.Client{
+		Credentials: client.NewCredentials(p.cfg.AccountSID, p.cfg.AuthToken),
+		HTTPClient:  &hc,
+	}
+	cl.SetAccountSid(p.cfg.AccountSID)
+	// A RequestHandler without Edge/Region: unlike client.NewRequestHandler
+	// it does not read TWILIO_EDGE/TWILIO_REGION, so Config is all there is.
+	svc := api.NewApiService(&client.RequestHandler{Client: cl})
+
+	msg, err := svc.CreateMessage(params)
+	rt.closeBodies()
+	if err != nil {
+		return providers.Result{}, classify(ctx, m.Channel, err, rt.status)
+	}
+	if msg == nil || msg.Sid == nil || *msg.Sid == "" {
+		// Accepted but unreadable: not permanent (a retry may send twice,
+		// which beats sending nothing).
+		return providers.Result{}, fmt.Errorf("twilio: send %s: answer without a message SID (HTTP %d)", m.Channel, rt.status)
+	}
+	return providers.Result{MessageID: *msg.Sid}, nil
+}
+
+// params builds the Message create parameters of m, or a permanent error
+// when m cannot be sent by this provider.
+func (p *Provider) params(m providers.Message) (*api.CreateMessageParams, error) {
+	params := &api.CreateMessageParams{}
+	if p.cfg.StatusCallbackURL != "" {
+		params.SetStatusCallback(p.cfg.StatusCallbackURL)
+	}
+	switch m.Channel {
+	case contract.ChannelSMS:
+		if !p.cfg.smsEnabled() {
+			return nil, notConfigured(m.Channel)
+		}
+		if !isE164(m.To) {
+			return nil, &providers.PermanentError{Reason: ReasonInvalidNumber, Err: errors.New("twilio: sms destination is not an E.164 number")}
+		}
+		if m.Text == "" {
+			return nil, &providers.PermanentError{Reason: ReasonInvalidMessage, Err: errors.New("twilio: sms message without text")}
+		}
+		params.SetTo(m.To).SetBody(m.Text)
+		if p.cfg.MessagingServiceSID != "" {
+			params.SetMessagingServiceSid(p.cfg.MessagingServiceSID)
+		} else {
+			params.SetFrom(p.cfg.From)
+		}
+	case contract.ChannelWhatsApp:
+		if !p.cfg.whatsAppEnabled() {
+			return nil, notConfigured(m.Channel)
+		}
+		if !isE164(m.To) {
+			return nil, &providers.PermanentError{Reason: ReasonInvalidNumber, Err: errors.New("twilio: whatsapp destination is not an E.164 number")}
+		}
+		if m.Code == "" {
+			return nil, &providers.PermanentError{Reason: ReasonInvalidMessage, Err: errors.New("twilio: whatsapp message without a code")}
+		}
+		vars, err := json.Marshal(map[string]string{"1": m.Code})
+		if err != nil {
+			return nil, fmt.Errorf("twilio: content variables: %w", err)
+		}
+		params.SetTo(whatsAppPrefix + m.To).
+			SetContentSid(p.cfg.ContentSID).
+			SetContentVariables(string(vars))
+		if p.cfg.WhatsAppFrom != "" {
+			params.SetFrom(p.cfg.WhatsAppFrom)
+		} else {
+			params.SetMessagingServiceSid(p.cfg.MessagingServiceSID)
+		}
+	default:
+		return nil, &providers.PermanentError{Reason: ReasonChannelNotSupported, Err: fmt.Errorf("twilio: channel %q not supported", m.Channel)}
+	}
+	return params, nil
+}
+
+// notConfigured is the error of a channel Twilio could serve but whose
+// sender is not configured.
+func notConfigured(ch contract.Channel) error {
+	return &providers.PermanentError{Reason: ReasonChannelNotConfigured, Err: fmt.Errorf("%w: twilio %s", providers.ErrNotConfigured, ch)}
+}
+
+// isSID reports whether s is a Twilio SID with prefix: two letters and 32
+// hex digits.
+func isSID(s, prefix string) bool {
+	rest, ok := strings.CutPrefix(s, prefix)
+	if !ok || len(rest) != 32 {
+		return false
+	}
+	for _, r := range rest {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f' || 'A' <= r && r <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// isE164 reports whether s is "+" followed by 2 to 15 digits, the first
+// not 0.
+func isE164(s string) bool {
+	d, ok := strings.CutPrefix(s, "+")
+	if !ok || len(d) < 2 || len(d) > 15 || d[0] == '0' {
+		return false
+	}
+	for _, r := range d {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// isAlnum reports whether s has ASCII letters and digits only.
+func isAlnum(s string) bool {
+	for _, r := range s {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,137 @@
+// Package receipts is the one path every delivery receipt takes, whether it
+// comes from a provider webhook or from the sandbox: store it, find its
+// verification, signal the workflow. A receipt that races the send (its
+// message is not registered yet) stays stored and is signalled when the
+// send registers the message; a duplicate is stored once and applied once.
+package receipts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"go.temporal.io/api/serviceerror"
+
+	"github.com/veriflow/veriflow/internal/contract"
+	"github.com/veriflow/veriflow/internal/store"
+)
+
+// Signaler sends a signal to a workflow; the Temporal client implements it.
+type Signaler interface {
+	SignalWorkflow(ctx context.Context, workflowID, runID, signalName string, arg any) error
+}
+
+// Store is the part of the store the service needs.
+type Store interface {
+	InsertReceipt(ctx context.Context, r contract.Receipt, dedupeKey string) (int64, bool, error)
+	MessageOwner(ctx context.Context, provider, providerMessageID string) (string, string, error)
+	UnappliedReceipts(ctx context.Context, provider, providerMessageID string) ([]contract.Receipt, error)
+	MarkReceiptApplied(ctx context.Context, id int64, verificationID string) error
+	AppendEvent(ctx context.Context, verificationID, tenantID string, e contract.Event) error
+	StrandedReceipts(ctx context.Context, olderThan time.Duration, limit int) ([]store.StrandedReceipt, error)
+}
+
+// Service ingests and applies receipts.
+type Service struct {
+	store    Store
+	signaler Signaler
+	log      *slog.Logger
+}
+
+// New returns a Service.
+func New(s Store, sig Signaler, log *slog.Logger) *Service {
+	return &Service{store: s, signaler: sig, log: log}
+}
+
+// DedupeKey identifies a receipt: the same status of the same message is
+// the same receipt, however many times the provider sends it.
+func DedupeKey(r contract.Receipt) string {
+	return r.Provider + "|" + r.MessageID + "|" + string(r.Status)
+}
+
+// Ingest stores a receipt and, when its message is known, signals it to the
+// verification. It returns an error only when the receipt could not be
+// stored; once stored it is never lost.
+func (s *Service) Ingest(ctx context.Context, r contract.Receipt) error {
+	if r.Provider == "" || r.MessageID == "" || !r.Status.Valid() {
+		return fmt.Errorf("receipts: incomplete receipt")
+	}
+	id, dup, err := s.store.InsertReceipt(ctx, r, DedupeKey(r))
+	if err != nil {
+		return fmt.Errorf("receipts: store: %w", err)
+	}
+	if dup {
+		return nil
+	}
+	r.ID = id
+	vid, tenant, err := s.store.MessageOwner(ctx, r.Provider, r.MessageID)
+	if errors.Is(err, store.ErrNotFound) {
+		// Raced the send: Apply picks it up when the message is registered.
+		return nil
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "receipt stored, owner lookup failed", "receipt_id", id, "error", err)
+		return nil
+	}
+	s.deliver(ctx, vid, tenant, r)
+	return nil
+}
+
+// ApplyPending signals the stored, unapplied receipts of a message that has
+// just been registered.
+func (s *Service) ApplyPending(ctx context.Context, provider, messageID, verificationID, tenantID string) error {
+	pending, err := s.store.UnappliedReceipts(ctx, provider, messageID)
+	if err != nil {
+		return fmt.Errorf("receipts: pending: %w", err)
+	}
+	for _, r := range pending {
+		s.deliver(ctx, verificationID, tenantID, r)
+	}
+	return nil
+}
+
+// deliver signals one stored receipt and marks it applied. A finished
+// verification cannot take signals any more; the receipt then goes to the
+// audit trail only.
+//
+// Informational receipts (queued, sent) are only marked applied: the
+// workflow would ignore them, and a signal costs a history event and a
+// workflow task.
+func (s *Service) deliver(ctx context.Context, verificationID, tenantID string, r contract.Receipt) {
+	var err error
+	if !r.Status.Informational() {
+		err = s.signaler.SignalWorkflow(ctx, contract.WorkflowID(verificationID), "", contract.SignalReceipt, r)
+	}
+	var notFound *serviceerror.NotFound
+	switch {
+	case errors.As(err, &notFound):
+		e := contract.Event{Type: "receipt_after_completion", Detail: string(r.Status), At: r.OccurredAt}
+		if err := s.store.AppendEvent(ctx, verificationID, tenantID, e); err != nil {
+			s.log.WarnContext(ctx, "audit late receipt", "verification_id", verificationID, "error", err)
+			return
+		}
+	case err != nil:
+		s.log.WarnContext(ctx, "signal receipt; it stays stored", "verification_id", verificationID, "receipt_id", r.ID, "error", err)
+		return
+	}
+	if err := s.store.MarkReceiptApplied(ctx, r.ID, verificationID); err != nil {
+		s.log.WarnContext(ctx, "mark receipt applied", "receipt_id", r.ID, "error", err)
+	}
+}
+
+// Relay signals the stored receipts whose message is known but which were
+// never applied — Temporal was unreachable, or a process died between
+// storing and signalling. The workflow ignores a receipt id it has seen, so
+// a receipt signalled twice is applied once. It returns how many it tried.
+func (s *Service) Relay(ctx context.Context) (int, error) {
+	stranded, err := s.store.StrandedReceipts(ctx, 2*time.Second, 500)
+	if err != nil {
+		return 0, fmt.Errorf("receipts: relay: %w", err)
+	}
+	for _, r := range stranded {
+		s.deliver(ctx, r.VerificationID, r.TenantID, r.Receipt)
+	}
+	return len(stranded), nil
+}

@@ -1,0 +1,158 @@
+package e2e
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/veriflow/veriflow/internal/config"
+)
+
+// Provider credentials of the e2e deployment (fakes on loopback).
+const (
+	twilioAccountSID = "AC0123456789abcdef0123456789abcdef"
+	twilioAuthToken  = "e2eprimarytoken0123456789abcdef"
+	twilioSecondary  = "e2esecondarytoken0123456789abcd"
+	metaAppSecret    = "e2e-app-secret"
+	metaVerifyToken  = "e2e-verify-token"
+)
+
+// fakeProviders stands in for the Twilio REST API and the WhatsApp Cloud
+// API: it accepts sends, records them, and answers with fresh message ids.
+type fakeProviders struct {
+	server *httptest.Server
+	mu     sync.Mutex
+	twilio []url.Values
+	meta   []map[string]any
+	ids    []string // message ids answered, in order
+}
+
+func newFakeProviders() *fakeProviders {
+	f := &fakeProviders{}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /2010-04-01/Accounts/{sid}/Messages.json", func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, "bad form", http.StatusBadRequest)
+			return
+		}
+		sid := "SM" + strings.ToLower(hex.EncodeToString([]byte(rand.Text()[:16])))
+		f.mu.Lock()
+		f.twilio = append(f.twilio, r.PostForm)
+		f.ids = append(f.ids, sid)
+		f.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		_ = json.NewEncoder(w).Encode(map[string]any{"sid": sid, "status": "queued", "account_sid": r.PathValue("sid")})
+	})
+	mux.HandleFunc("POST /{version}/{phone}/messages", func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			http.Error(w, "bad json", http.StatusBadRequest)
+			return
+		}
+		id := "wamid." + rand.Text()
+		f.mu.Lock()
+		f.meta = append(f.meta, body)
+		f.ids = append(f.ids, id)
+		f.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"messaging_product": "whatsapp", "messages": []map[string]string{{"id": id}}})
+	})
+	f.server = httptest.NewServer(mux)
+	return f
+}
+
+// client sends every provider request to the fakes, whatever host the
+// adapter meant (twilio-go has no base URL option).
+func (f *fakeProviders) client() *http.Client {
+	target, _ := url.Parse(f.server.URL)
+	return &http.Client{Transport: rewriteHost{target: target}}
+}
+
+type rewriteHost struct{ target *url.URL }
+
+func (t rewriteHost) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.URL.Scheme, r.URL.Host, r.Host = t.target.Scheme, t.target.Host, t.target.Host
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// twilioSends returns a copy of the recorded Twilio requests.
+func (f *fakeProviders) twilioSends() []url.Values {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]url.Values(nil), f.twilio...)
+}
+
+// metaSends returns a copy of the recorded Cloud API requests and ids.
+func (f *fakeProviders) metaSends() []map[string]any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]map[string]any(nil), f.meta...)
+}
+
+// providerConfig routes tenant "initech" (live) through the fakes: WhatsApp
+// over the Cloud API, SMS over Twilio. Other tenants have no live route.
+func providerConfig(publicBaseURL, fakeURL string) config.Providers {
+	return config.Providers{
+		PublicBaseURL: publicBaseURL,
+		Twilio: config.Twilio{AccountSID: twilioAccountSID, AuthToken: twilioAuthToken, AuthTokenSecondary: twilioSecondary,
+			From: "+15005550006"},
+		Meta: config.Meta{PhoneNumberID: "1234567890", AccessToken: "EAAe2etoken", AppSecret: metaAppSecret,
+			VerifyToken: metaVerifyToken, TemplateName: "veriflow_code", BaseURL: fakeURL},
+		Channels: map[string]string{},
+		Tenants:  map[string]map[string]string{"initech": {"whatsapp": "meta", "sms": "twilio"}},
+	}
+}
+
+// twilioSignature computes X-Twilio-Signature as Twilio documents it:
+// base64(HMAC-SHA1(token, url + each sorted key and its value)).
+func twilioSignature(token, fullURL string, form url.Values) string {
+	keys := make([]string, 0, len(form))
+	for k := range form {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString(fullURL)
+	for _, k := range keys {
+		for _, v := range form[k] {
+			b.WriteString(k)
+			b.WriteString(v)
+		}
+	}
+	m := hmac.New(sha1.New, []byte(token))
+	m.Write([]byte(b.String()))
+	return base64.StdEncoding.EncodeToString(m.Sum(nil))
+}
+
+// metaSignature computes X-Hub-Signature-256 over a raw body.
+func metaSignature(secret string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// metaStatus builds a WhatsApp Business notification with one status.
+func metaStatus(messageID, status string, errorCode int) []byte {
+	st := map[string]any{"id": messageID, "status": status, "timestamp": "1763758000", "recipient_id": "393331234567"}
+	if errorCode != 0 {
+		st["errors"] = []map[string]any{{"code": errorCode, "title": "Message undeliverable"}}
+	}
+	body, _ := json.Marshal(map[string]any{
+		"object": "whatsapp_business_account",
+		"entry": []map[string]any{{"id": "WABA", "changes": []map[string]any{{"field": "messages",
+			"value": map[string]any{"messaging_product": "whatsapp", "statuses": []any{st}}}}}},
+	})
+	return body
+}
