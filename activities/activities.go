@@ -17,12 +17,12 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/veriflow/veriflow/internal/contract"
+	"github.com/veriflow/veriflow/internal/events"
 	"github.com/veriflow/veriflow/internal/evidence"
 	"github.com/veriflow/veriflow/internal/mask"
 	"github.com/veriflow/veriflow/internal/messages"
 	"github.com/veriflow/veriflow/internal/metrics"
 	"github.com/veriflow/veriflow/internal/otp"
-	"github.com/veriflow/veriflow/internal/events"
 	"github.com/veriflow/veriflow/internal/providers"
 	"github.com/veriflow/veriflow/internal/store"
 )

@@ -16,9 +16,9 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/veriflow/veriflow/internal/contract"
+	"github.com/veriflow/veriflow/internal/events"
 	"github.com/veriflow/veriflow/internal/localpg"
 	"github.com/veriflow/veriflow/internal/otp"
-	"github.com/veriflow/veriflow/internal/events"
 	"github.com/veriflow/veriflow/internal/store"
 )
 

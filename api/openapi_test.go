@@ -34,9 +34,9 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/veriflow/veriflow/internal/contract"
+	"github.com/veriflow/veriflow/internal/events"
 	"github.com/veriflow/veriflow/internal/evidence"
 	"github.com/veriflow/veriflow/internal/guard"
-	"github.com/veriflow/veriflow/internal/events"
 	"github.com/veriflow/veriflow/internal/store"
 )
 

@@ -13,12 +13,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/veriflow/veriflow/internal/app"
 	"github.com/veriflow/veriflow/internal/codec"
 	"github.com/veriflow/veriflow/internal/config"
 	"github.com/veriflow/veriflow/internal/contract"
-	"github.com/veriflow/veriflow/internal/evidence"
-	"github.com/veriflow/veriflow/internal/app"
 	"github.com/veriflow/veriflow/internal/devstack"
+	"github.com/veriflow/veriflow/internal/evidence"
 )
 
 // runDev runs the whole service on this machine: a Temporal dev server with

@@ -30,13 +30,13 @@ import (
 	"time"
 
 	"github.com/veriflow/veriflow/internal/apikey"
+	"github.com/veriflow/veriflow/internal/app"
 	"github.com/veriflow/veriflow/internal/codec"
 	"github.com/veriflow/veriflow/internal/config"
 	"github.com/veriflow/veriflow/internal/contract"
-	"github.com/veriflow/veriflow/internal/evidence"
-	"github.com/veriflow/veriflow/internal/app"
-	"github.com/veriflow/veriflow/internal/otp"
 	"github.com/veriflow/veriflow/internal/events"
+	"github.com/veriflow/veriflow/internal/evidence"
+	"github.com/veriflow/veriflow/internal/otp"
 	"github.com/veriflow/veriflow/internal/store"
 )
 
