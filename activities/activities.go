@@ -107,7 +107,7 @@ func (a *Activities) SendCode(ctx context.Context, in contract.SendInput) (contr
 func deliveryError(err error) error {
 	var perm *providers.PermanentError
 	if errors.As(err, &perm) {
-		return temporal.NewNonRetryableApplicationError(perm.Reason, contract.ErrTypeDeliveryFailed, nil, perm.Reason)
+		return temporal.NewNonRetryableApplicationError(string(perm.Reason), contract.ErrTypeDeliveryFailed, nil, perm.Reason)
 	}
 	return err
 }

@@ -370,7 +370,7 @@ func (s *Server) allowStart(c *gin.Context, t tenant, v validated, row store.Ver
 	if ref == nil {
 		return true
 	}
-	e := contract.Event{Type: "start_refused", Detail: ref.Code, At: time.Now().UTC()}
+	e := contract.Event{Type: contract.EventStartRefused, Detail: ref.Code, At: time.Now().UTC()}
 	if err := s.Store.AppendEvent(ctx, "", t.ID, e); err != nil {
 		s.Log.WarnContext(ctx, "audit refused start", "error", err)
 	}
@@ -437,7 +437,7 @@ func (s *Server) supersede(ctx context.Context, row store.Verification) {
 			}
 			continue
 		}
-		e := contract.Event{Type: "superseded", Detail: row.ID, At: time.Now().UTC()}
+		e := contract.Event{Type: contract.EventSuperseded, Detail: row.ID, At: time.Now().UTC()}
 		if err := s.Store.AppendEvent(ctx, old, row.TenantID, e); err != nil {
 			s.Log.WarnContext(ctx, "audit supersede", "verification_id", old, "error", err)
 		}

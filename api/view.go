@@ -31,7 +31,7 @@ type toView struct {
 type attemptView struct {
 	Channel   contract.Channel       `json:"channel"`
 	Status    contract.AttemptStatus `json:"status"`
-	Error     string                 `json:"error,omitempty"`
+	Error     contract.FailureReason `json:"error,omitempty"`
 	SentAt    *time.Time             `json:"sent_at"`
 	UpdatedAt time.Time              `json:"updated_at"`
 }

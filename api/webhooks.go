@@ -138,6 +138,6 @@ func (s *Server) ingest(c *gin.Context, r contract.Receipt) bool {
 		return false
 	}
 	s.Log.LogAttrs(c.Request.Context(), slog.LevelInfo, "receipt", slog.String("provider", r.Provider),
-		slog.String("message_id", r.MessageID), slog.String("status", string(r.Status)), slog.String("error", r.Error))
+		slog.String("message_id", r.MessageID), slog.String("status", string(r.Status)), slog.String("error", string(r.Error)))
 	return true
 }

@@ -111,7 +111,7 @@ func (v *verification) register(ctx workflow.Context) error {
 
 func (v *verification) run(ctx workflow.Context) (contract.State, error) {
 	workflow.SetCurrentDetails(ctx, fmt.Sprintf("%s verification, plan %v", v.in.Kind, v.in.Plan.Channels))
-	v.emit(ctx, "created", "", "")
+	v.emit(ctx, contract.EventCreated, "", "")
 	v.project(ctx)
 
 	// Receipts arrive as signals and are applied in their own coroutine.
@@ -140,7 +140,7 @@ func (v *verification) run(ctx workflow.Context) (contract.State, error) {
 	if first := v.nextChannel(0); first >= 0 {
 		v.pending = &sendRequest{channel: v.in.Plan.Channels[first], planIdx: first, reason: "initial"}
 	} else {
-		v.finish(ctx, contract.StatusFailed, "no_destination")
+		v.finish(ctx, contract.StatusFailed, string(contract.ReasonNoDestination))
 	}
 
 	for !v.state.Status.Final() {
@@ -156,7 +156,7 @@ func (v *verification) run(ctx workflow.Context) (contract.State, error) {
 		case v.step != nil && !v.step.resolved:
 			v.resolveStep(ctx)
 		default:
-			v.finish(ctx, contract.StatusFailed, "all_channels_failed")
+			v.finish(ctx, contract.StatusFailed, string(contract.ReasonAllChannelsFailed))
 		}
 	}
 
@@ -205,18 +205,18 @@ func (v *verification) resolveStep(ctx workflow.Context) {
 	if a.Status.Delivered() {
 		return
 	}
-	reason := "timeout"
+	reason := contract.ReasonTimeout
 	if a.Status.Failed() {
 		reason = a.Error
 		if reason == "" {
-			reason = string(a.Status)
+			reason = contract.ReasonOf(a.Status)
 		}
 	}
 	next := v.nextChannel(s.planIdx + 1)
 	if next < 0 || v.state.Sends >= v.in.Policy.MaxSends {
 		return // nothing more to try: wait for checks, expiry, or all failed
 	}
-	v.emit(ctx, "failed_over", a.Channel, reason)
+	v.emit(ctx, contract.EventFailedOver, a.Channel, string(reason))
 	v.pending = &sendRequest{channel: v.in.Plan.Channels[next], planIdx: next, reason: "failover", generation: v.codeGen}
 }
 
@@ -249,7 +249,7 @@ func (v *verification) send(ctx workflow.Context, req *sendRequest) {
 	v.cur = req.planIdx
 	v.step = &step{attempt: idx, planIdx: req.planIdx}
 	v.upsertSearch(ctx)
-	v.emit(ctx, "sending", req.channel, req.reason)
+	v.emit(ctx, contract.EventSending, req.channel, req.reason)
 	v.project(ctx)
 
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
@@ -278,7 +278,7 @@ func (v *verification) send(ctx workflow.Context, req *sendRequest) {
 	if err != nil {
 		a.Status = contract.AttemptFailed
 		a.Error = deliveryError(err)
-		v.emit(ctx, "send_failed", a.Channel, a.Error)
+		v.emit(ctx, contract.EventSendFailed, a.Channel, string(a.Error))
 		v.project(ctx)
 		return
 	}
@@ -295,7 +295,7 @@ func (v *verification) send(ctx workflow.Context, req *sendRequest) {
 	case !containsHash(v.codeHashes, res.CodeHash):
 		v.codeHashes = append(v.codeHashes, res.CodeHash)
 	}
-	v.emit(ctx, "sent", a.Channel, res.Provider)
+	v.emit(ctx, contract.EventSent, a.Channel, res.Provider)
 	// Receipts that raced the send are applied now that the id is known.
 	buffered := v.early[res.MessageID]
 	delete(v.early, res.MessageID)
@@ -317,19 +317,19 @@ func (v *verification) send(ctx workflow.Context, req *sendRequest) {
 }
 
 // deliveryError turns a failed send into a stable, client-safe reason.
-func deliveryError(err error) string {
+func deliveryError(err error) contract.FailureReason {
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) && appErr.Type() == contract.ErrTypeDeliveryFailed {
-		var reason string
+		var reason contract.FailureReason
 		if appErr.HasDetails() && appErr.Details(&reason) == nil && reason != "" {
 			return reason
 		}
 	}
 	var timeoutErr *temporal.TimeoutError
 	if errors.As(err, &timeoutErr) {
-		return "provider_timeout"
+		return contract.ReasonProviderTimeout
 	}
-	return "provider_error"
+	return contract.ReasonProviderError
 }
 
 func containsHash(hashes []string, h string) bool {
@@ -374,7 +374,7 @@ func (v *verification) applyReceipt(ctx workflow.Context, i int, r contract.Rece
 	if r.Status.Failed() {
 		a.Error = r.Error
 		if a.Error == "" {
-			a.Error = string(r.Status)
+			a.Error = contract.ReasonOf(r.Status)
 		}
 	}
 	a.UpdatedAt = workflow.Now(ctx)
@@ -382,7 +382,7 @@ func (v *verification) applyReceipt(ctx workflow.Context, i int, r contract.Rece
 		at := a.UpdatedAt
 		a.DeliveredAt = &at
 	}
-	v.emit(ctx, string(r.Status), a.Channel, r.Error)
+	v.emit(ctx, contract.AttemptEvent(r.Status), a.Channel, string(r.Error))
 	return true
 }
 
@@ -397,7 +397,7 @@ func (v *verification) finish(ctx workflow.Context, s contract.Status, detail st
 		v.step.cancel()
 	}
 	v.upsertSearch(ctx)
-	v.emit(ctx, string(s), "", detail)
+	v.emit(ctx, contract.StatusEvent(s), "", detail)
 	v.project(ctx)
 }
 
@@ -421,7 +421,7 @@ func (v *verification) upsertSearch(ctx workflow.Context) {
 	}
 }
 
-func (v *verification) emit(ctx workflow.Context, typ string, ch contract.Channel, detail string) {
+func (v *verification) emit(ctx workflow.Context, typ contract.EventType, ch contract.Channel, detail string) {
 	v.events = append(v.events, contract.Event{Type: typ, Channel: ch, Detail: detail, At: workflow.Now(ctx)})
 }
 
@@ -455,7 +455,7 @@ func (v *verification) details() string {
 	for _, a := range v.state.Attempts {
 		p := string(a.Channel) + " " + string(a.Status)
 		if a.Error != "" {
-			p += " (" + a.Error + ")"
+			p += " (" + string(a.Error) + ")"
 		}
 		parts = append(parts, p)
 	}
@@ -533,7 +533,7 @@ func (v *verification) check(ctx workflow.Context, in contract.CheckInput) (cont
 		v.finish(ctx, contract.StatusApproved, "")
 	} else {
 		v.state.ChecksLeft--
-		v.emit(ctx, "check_failed", "", string(outcome))
+		v.emit(ctx, contract.EventCheckFailed, "", string(outcome))
 		if v.state.ChecksLeft <= 0 {
 			v.state.ChecksLeft = 0
 			v.finish(ctx, contract.StatusMaxChecksReached, "")

@@ -93,7 +93,7 @@ func (h *harness) at(d time.Duration, f func()) { h.env.RegisterDelayedCallback(
 
 func (h *harness) receipt(d time.Duration, id int64, seq int, s contract.AttemptStatus, errCode string) {
 	h.at(d, func() {
-		h.env.SignalWorkflow(contract.SignalReceipt, contract.Receipt{ID: id, Provider: "fake", MessageID: msgID(seq), Status: s, Error: errCode})
+		h.env.SignalWorkflow(contract.SignalReceipt, contract.Receipt{ID: id, Provider: "fake", MessageID: msgID(seq), Status: s, Error: contract.FailureReason(errCode)})
 	})
 }
 
@@ -187,7 +187,7 @@ func (h *harness) events() []string {
 	var out []string
 	for _, r := range h.records {
 		for _, e := range r.Events {
-			out = append(out, e.Type)
+			out = append(out, string(e.Type))
 		}
 	}
 	return out
@@ -260,7 +260,7 @@ func TestWhatsAppFailureReceiptFailsOverAtOnce(t *testing.T) {
 	require.Equal(t, contract.StatusApproved, st.Status)
 	require.Equal(t, []contract.Channel{wa, sms}, h.channels())
 	require.Equal(t, 2*time.Second, h.sendAt(1))
-	require.Equal(t, "not_on_whatsapp", st.Attempts[0].Error)
+	require.Equal(t, contract.ReasonNotOnWhatsApp, st.Attempts[0].Error)
 	require.Equal(t, contract.AttemptDelivered, st.Attempts[1].Status)
 	require.Contains(t, h.events(), "failed_over")
 }
@@ -285,8 +285,8 @@ func TestAllChannelsFail(t *testing.T) {
 	st := h.run()
 	require.Equal(t, contract.StatusFailed, st.Status)
 	require.Equal(t, []contract.Channel{wa, sms, email}, h.channels())
-	require.Equal(t, "mailbox_unavailable", st.Attempts[2].Error)
-	require.Equal(t, "carrier_rejected", st.Attempts[1].Error)
+	require.Equal(t, contract.ReasonMailboxUnavailable, st.Attempts[2].Error)
+	require.Equal(t, contract.FailureReason("carrier_rejected"), st.Attempts[1].Error)
 	require.Less(t, st.CompletedAt.Sub(h.start), 3*time.Second)
 }
 
@@ -367,7 +367,7 @@ func TestEarlyReceiptBeforeSendReturns(t *testing.T) {
 	st := h.run()
 	require.Equal(t, contract.StatusApproved, st.Status)
 	require.Equal(t, []contract.Channel{wa, sms}, h.channels())
-	require.Equal(t, "not_on_whatsapp", st.Attempts[0].Error)
+	require.Equal(t, contract.ReasonNotOnWhatsApp, st.Attempts[0].Error)
 	// SMS went out as soon as the WhatsApp send returned, not after 30 s.
 	require.Equal(t, 10*time.Second, h.sendAt(1))
 }

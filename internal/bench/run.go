@@ -313,10 +313,10 @@ func earlyChecks(ctx context.Context, s *Stack, samples []Sample) (float64, erro
 		}
 		n++
 		for _, e := range events {
-			if e.Type == "delivered" {
+			if e.Type == string(contract.EventDelivered) {
 				break
 			}
-			if e.Type == "approved" {
+			if e.Type == string(contract.EventApproved) {
 				early++
 				break
 			}

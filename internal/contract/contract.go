@@ -30,6 +30,9 @@ const (
 const (
 	ActivitySendCode = "SendCode"
 	ActivityRecord   = "Record"
+	// ActivitySupersede cancels the tenant's other pending verifications of
+	// the same kind and destination before a superseding one sends its code.
+	ActivitySupersede = "Supersede"
 	// ActivityPostEvent POSTs one outbound event to its tenant's callback.
 	ActivityPostEvent = "PostEvent"
 )
@@ -254,6 +257,18 @@ type VerificationInput struct {
 	CreatedAt     time.Time `json:"created_at"`
 	// ClientIP is the end user's IP address given at start (evidence).
 	ClientIP string `json:"client_ip,omitempty"`
+	// Supersede asks the workflow to cancel the tenant's other pending
+	// verifications of the same kind and destination before its first send
+	// (ActivitySupersede).
+	Supersede bool `json:"supersede,omitempty"`
+}
+
+// SupersedeInput is the argument of the Supersede activity.
+type SupersedeInput struct {
+	VerificationID string       `json:"verification_id"`
+	TenantID       string       `json:"tenant_id"`
+	Kind           Kind         `json:"kind"`
+	To             Destinations `json:"to"`
 }
 
 // Attempt is one send of the code over one channel.
@@ -261,7 +276,7 @@ type Attempt struct {
 	Seq       int           `json:"seq"`
 	Channel   Channel       `json:"channel"`
 	Status    AttemptStatus `json:"status"`
-	Error     string        `json:"error,omitempty"`
+	Error     FailureReason `json:"error,omitempty"`
 	Provider  string        `json:"provider,omitempty"`
 	MessageID string        `json:"message_id,omitempty"`
 	SentAt    *time.Time    `json:"sent_at,omitempty"`
@@ -320,7 +335,7 @@ type Receipt struct {
 	Provider   string        `json:"provider"`
 	MessageID  string        `json:"message_id"`
 	Status     AttemptStatus `json:"status"`
-	Error      string        `json:"error,omitempty"`
+	Error      FailureReason `json:"error,omitempty"`
 	OccurredAt time.Time     `json:"occurred_at"`
 }
 
@@ -352,7 +367,7 @@ type SendResult struct {
 
 // Event is one entry of the append-only audit trail.
 type Event struct {
-	Type    string    `json:"type"`
+	Type    EventType `json:"type"`
 	Channel Channel   `json:"channel,omitempty"`
 	Detail  string    `json:"detail,omitempty"`
 	At      time.Time `json:"at"`

@@ -21,7 +21,8 @@ import (
 )
 
 // Types are the contract's event types, the only ones sent out.
-var Types = []string{"sent", "delivered", "failed_over", "approved", "expired", "canceled", "max_checks_reached", "failed"}
+var Types = []contract.EventType{contract.EventSent, contract.EventDelivered, contract.EventFailedOver, contract.EventApproved,
+	contract.EventExpired, contract.EventCanceled, contract.EventMaxChecksReached, contract.EventFailed}
 
 // IsOutbound reports whether a workflow audit event is a contract event.
 // "failed" counts only as the verification's final status (no channel): an
@@ -29,9 +30,10 @@ var Types = []string{"sent", "delivered", "failed_over", "approved", "expired", 
 // leads to "failed_over" or to the final "failed".
 func IsOutbound(e contract.Event) bool {
 	switch e.Type {
-	case "sent", "delivered", "failed_over", "approved", "expired", "canceled", "max_checks_reached":
+	case contract.EventSent, contract.EventDelivered, contract.EventFailedOver, contract.EventApproved,
+		contract.EventExpired, contract.EventCanceled, contract.EventMaxChecksReached:
 		return true
-	case "failed":
+	case contract.EventFailed:
 		return e.Channel == ""
 	}
 	return false
@@ -69,7 +71,7 @@ func ResendWorkflowID(verificationID string, id int64, at time.Time) string {
 type Attempt struct {
 	Channel contract.Channel       `json:"channel"`
 	Status  contract.AttemptStatus `json:"status"`
-	Error   string                 `json:"error,omitempty"`
+	Error   contract.FailureReason `json:"error,omitempty"`
 }
 
 // Data is the verification's state in an event.
@@ -82,10 +84,10 @@ type Data struct {
 
 // Event is the JSON body POSTed to a callback.
 type Event struct {
-	ID             string    `json:"id"`
-	Type           string    `json:"type"`
-	VerificationID string    `json:"verification_id"`
-	CreatedAt      time.Time `json:"created_at"`
+	ID             string             `json:"id"`
+	Type           contract.EventType `json:"type"`
+	VerificationID string             `json:"verification_id"`
+	CreatedAt      time.Time          `json:"created_at"`
 	// Version is the verification's state version data shows: events may
 	// arrive out of order, the one with the highest version is the latest.
 	Version int64 `json:"version"`

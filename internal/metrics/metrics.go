@@ -78,19 +78,19 @@ func (m *Metrics) ObserveRecord(kind contract.Kind, in contract.RecordInput) {
 	}
 	for _, e := range in.Events {
 		switch e.Type {
-		case "created":
+		case contract.EventCreated:
 			m.started.WithLabelValues(k).Inc()
-		case "sent":
+		case contract.EventSent:
 			m.sends.WithLabelValues(string(e.Channel), e.Detail).Inc()
-		case "failed_over":
+		case contract.EventFailedOver:
 			m.failovers.WithLabelValues(string(e.Channel), e.Detail).Inc()
-		case "check_failed":
+		case contract.EventCheckFailed:
 			m.checks.WithLabelValues(k, e.Detail).Inc()
-		case string(contract.StatusApproved):
+		case contract.EventApproved:
 			m.checks.WithLabelValues(k, "approved").Inc()
 		}
-		if e.Channel == "" && contract.Status(e.Type).Final() && isStatus(e.Type) {
-			m.finished.WithLabelValues(k, e.Type, string(in.State.Channel)).Inc()
+		if e.Channel == "" && contract.Status(e.Type).Final() && isStatus(string(e.Type)) {
+			m.finished.WithLabelValues(k, string(e.Type), string(in.State.Channel)).Inc()
 		}
 		if contract.AttemptStatus(e.Type).Delivered() {
 			for _, a := range in.State.Attempts {

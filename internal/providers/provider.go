@@ -53,15 +53,15 @@ type Provider interface {
 // (not a WhatsApp user, invalid number, ...): retrying is pointless, the
 // verification fails over at once. Reason is a stable, client-safe code.
 type PermanentError struct {
-	Reason string
+	Reason contract.FailureReason
 	Err    error
 }
 
 func (e *PermanentError) Error() string {
 	if e.Err != nil {
-		return "permanent delivery failure: " + e.Reason + ": " + e.Err.Error()
+		return "permanent delivery failure: " + string(e.Reason) + ": " + e.Err.Error()
 	}
-	return "permanent delivery failure: " + e.Reason
+	return "permanent delivery failure: " + string(e.Reason)
 }
 
 func (e *PermanentError) Unwrap() error { return e.Err }
@@ -95,7 +95,7 @@ func (r Router) For(mode contract.Mode, tenant string, ch contract.Channel) (Pro
 	}
 	p := r.Providers[name]
 	if p == nil {
-		return nil, &PermanentError{Reason: "channel_not_configured", Err: fmt.Errorf("%w: %s", ErrNotConfigured, ch)}
+		return nil, &PermanentError{Reason: contract.ReasonChannelNotConfigured, Err: fmt.Errorf("%w: %s", ErrNotConfigured, ch)}
 	}
 	return p, nil
 }

@@ -107,7 +107,7 @@ func (s *Service) deliver(ctx context.Context, verificationID, tenantID string, 
 	var notFound *serviceerror.NotFound
 	switch {
 	case errors.As(err, &notFound):
-		e := contract.Event{Type: "receipt_after_completion", Detail: string(r.Status), At: r.OccurredAt}
+		e := contract.Event{Type: contract.EventReceiptAfterCompletion, Detail: string(r.Status), At: r.OccurredAt}
 		if err := s.store.AppendEvent(ctx, verificationID, tenantID, e); err != nil {
 			s.log.WarnContext(ctx, "audit late receipt", "verification_id", verificationID, "error", err)
 			return

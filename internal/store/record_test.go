@@ -48,7 +48,7 @@ func TestRecordProjectsStateAndEventsInOrder(t *testing.T) {
 	}
 	for i, e := range in.Events {
 		got := events[i]
-		if got.Type != e.Type || got.Channel != e.Channel || got.Detail != e.Detail || !got.OccurredAt.Equal(e.At) {
+		if got.Type != string(e.Type) || got.Channel != e.Channel || got.Detail != e.Detail || !got.OccurredAt.Equal(e.At) {
 			t.Fatalf("event %d: got %+v, want %+v", i, got, e)
 		}
 	}

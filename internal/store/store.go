@@ -384,7 +384,7 @@ func (s *Store) Record(ctx context.Context, in contract.RecordInput, ev *Evidenc
 	if n := len(in.Events); n > 0 {
 		types, channels, details, at := make([]string, n), make([]*string, n), make([]*string, n), make([]time.Time, n)
 		for i, e := range in.Events {
-			types[i], channels[i], details[i], at[i] = e.Type, nullable(string(e.Channel)), nullable(e.Detail), e.At
+			types[i], channels[i], details[i], at[i] = string(e.Type), nullable(string(e.Channel)), nullable(e.Detail), e.At
 		}
 		b.Queue(`
 			insert into events (verification_id, tenant_id, type, channel, detail, occurred_at)
@@ -525,7 +525,7 @@ func (s *Store) MessageIDs(ctx context.Context, verificationID, provider string)
 func (s *Store) InsertReceipt(ctx context.Context, r contract.Receipt, dedupeKey string) (id int64, duplicate bool, err error) {
 	err = s.pool.QueryRow(ctx, `insert into receipts (provider, provider_message_id, status, error, occurred_at, dedupe_key)
 		values ($1, $2, $3, $4, $5, $6) on conflict (dedupe_key) do nothing returning id`,
-		r.Provider, r.MessageID, string(r.Status), nullable(r.Error), r.OccurredAt, dedupeKey).Scan(&id)
+		r.Provider, r.MessageID, string(r.Status), nullable(string(r.Error)), r.OccurredAt, dedupeKey).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		err = s.pool.QueryRow(ctx, `select id from receipts where dedupe_key = $1`, dedupeKey).Scan(&id)
 		if err != nil {

@@ -70,7 +70,7 @@ func (rc *eventReceiver) types() []string {
 	})
 	var out []string
 	for _, e := range evs {
-		out = append(out, e.Type)
+		out = append(out, string(e.Type))
 	}
 	return out
 }

@@ -229,7 +229,7 @@ func (p *Provider) Send(ctx context.Context, m providers.Message) (providers.Res
 		return providers.Result{MessageID: id}, nil
 	}
 	if reason, ok := permanent(err, auth); ok {
-		return providers.Result{}, &providers.PermanentError{Reason: reason,
+		return providers.Result{}, &providers.PermanentError{Reason: contract.FailureReason(reason),
 			Err: sanitize(fmt.Errorf("email: smtp refused: %w", err), m)}
 	}
 	if cerr := ctx.Err(); cerr != nil {

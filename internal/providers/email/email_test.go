@@ -77,7 +77,7 @@ func assertPermanent(t *testing.T, err error, reason string) {
 	if !errors.As(err, &perm) {
 		t.Fatalf("err = %v, want a permanent error %q", err, reason)
 	}
-	if perm.Reason != reason {
+	if string(perm.Reason) != reason {
 		t.Fatalf("reason = %q, want %q (err: %v)", perm.Reason, reason, err)
 	}
 }

@@ -399,7 +399,7 @@ func (p *Provider) failure(ctx context.Context, status int, raw []byte, lang str
 	if !e.permanent {
 		return fmt.Errorf("meta: send (%s): %w", e.reason, apiErr)
 	}
-	return &providers.PermanentError{Reason: e.reason, Err: apiErr}
+	return &providers.PermanentError{Reason: contract.FailureReason(e.reason), Err: apiErr}
 }
 
 // redactor returns a function that blanks the secrets of one send out of

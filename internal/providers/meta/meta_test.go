@@ -308,7 +308,7 @@ func TestSendErrors(t *testing.T) {
 			if got := errors.As(err, &perm); got != tt.permanent {
 				t.Fatalf("permanent = %v, want %v (err: %v)", got, tt.permanent, err)
 			}
-			if tt.permanent && perm.Reason != tt.reason {
+			if tt.permanent && string(perm.Reason) != tt.reason {
 				t.Errorf("reason = %q, want %q", perm.Reason, tt.reason)
 			}
 			for _, secret := range []string{testCode, testToken, "393331234567"} {
@@ -448,7 +448,7 @@ func TestSendRejectsBeforeCalling(t *testing.T) {
 			tt.mutate(&m)
 			_, err := p.Send(context.Background(), m)
 			var perm *providers.PermanentError
-			if !errors.As(err, &perm) || perm.Reason != tt.reason {
+			if !errors.As(err, &perm) || string(perm.Reason) != tt.reason {
 				t.Fatalf("err = %v, want permanent %s", err, tt.reason)
 			}
 			if n := len(f.requests()); n != 0 {

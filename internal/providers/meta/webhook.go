@@ -170,7 +170,8 @@ func receipt(s webhookStatus) (contract.Receipt, bool, error) {
 	if st == contract.AttemptFailed {
 		r.Error = ReasonDeliveryFailed
 		if len(s.Errors) > 0 {
-			r.Error, _ = ErrorReason(s.Errors[0].Code)
+			reason, _ := ErrorReason(s.Errors[0].Code)
+			r.Error = contract.FailureReason(reason)
 		}
 	}
 	return r, true, nil

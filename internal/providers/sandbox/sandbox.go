@@ -97,7 +97,7 @@ func (p *Provider) Send(ctx context.Context, m providers.Message) (providers.Res
 	// message, then go through the same path as webhooks.
 	now := time.Now().UTC()
 	for _, o := range Script(m.Recipient.Phone, m.Channel) {
-		r := contract.Receipt{Provider: Name, MessageID: stored, Status: o.Status, Error: o.Error, OccurredAt: now}
+		r := contract.Receipt{Provider: Name, MessageID: stored, Status: o.Status, Error: contract.FailureReason(o.Error), OccurredAt: now}
 		if err := p.receipts.Ingest(ctx, r); err != nil {
 			return providers.Result{}, fmt.Errorf("sandbox: receipt: %w", err)
 		}

@@ -217,7 +217,7 @@ func classify(ctx context.Context, ch contract.Channel, err error, status int) e
 	wrapped := fmt.Errorf("twilio: send %s: %w", ch, apiErr)
 	if reason, permanent := ErrorReason(apiErr.Code); reason != "" {
 		if permanent {
-			return &providers.PermanentError{Reason: reason, Err: wrapped}
+			return &providers.PermanentError{Reason: contract.FailureReason(reason), Err: wrapped}
 		}
 		return wrapped
 	}

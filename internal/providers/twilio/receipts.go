@@ -98,7 +98,7 @@ func ParseStatusCallback(form url.Values) (contract.Receipt, error) {
 		Provider:   Name,
 		MessageID:  sid,
 		Status:     status,
-		Error:      reason,
+		Error:      contract.FailureReason(reason),
 		OccurredAt: time.Now().UTC(),
 	}, nil
 }

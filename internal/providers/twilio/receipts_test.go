@@ -127,7 +127,7 @@ func TestParseStatusCallback(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ParseStatusCallback: %v", err)
 			}
-			if r.Provider != "twilio" || r.MessageID != testMessageSID || r.Status != tc.want || r.Error != tc.wantErr || r.ID != 0 {
+			if r.Provider != "twilio" || r.MessageID != testMessageSID || r.Status != tc.want || string(r.Error) != tc.wantErr || r.ID != 0 {
 				t.Errorf("receipt %+v, want provider twilio, message %s, status %s, error %q", r, testMessageSID, tc.want, tc.wantErr)
 			}
 			if r.OccurredAt.Before(before) || r.OccurredAt.Location() != time.UTC {

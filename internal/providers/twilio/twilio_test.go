@@ -231,7 +231,7 @@ func TestSendErrorMapping(t *testing.T) {
 			if got := errors.As(err, &perm); got != tc.permanent {
 				t.Fatalf("permanent = %v, want %v: %v", got, tc.permanent, err)
 			}
-			if tc.permanent && perm.Reason != tc.reason {
+			if tc.permanent && string(perm.Reason) != tc.reason {
 				t.Errorf("Reason = %q, want %q", perm.Reason, tc.reason)
 			}
 			var apiErr *APIError
@@ -357,7 +357,7 @@ func TestSendPermanentWithoutRequest(t *testing.T) {
 			tc.cfg.HTTPClient = hc
 			_, err := mustNew(t, tc.cfg).Send(t.Context(), tc.msg)
 			var perm *providers.PermanentError
-			if !errors.As(err, &perm) || perm.Reason != tc.reason {
+			if !errors.As(err, &perm) || string(perm.Reason) != tc.reason {
 				t.Fatalf("Send = %v, want PermanentError %q", err, tc.reason)
 			}
 			if len(c.forms) != 0 {
