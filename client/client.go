@@ -73,11 +73,11 @@ type StartRequest struct {
 
 // Attempt is one send of the code.
 type Attempt struct {
-	Channel   string     `json:"channel"`
-	Status    string     `json:"status"`
-	Error     string     `json:"error,omitempty"`
-	SentAt    *time.Time `json:"sent_at"`
-	UpdatedAt time.Time  `json:"updated_at"`
+	Channel   string        `json:"channel"`
+	Status    string        `json:"status"`
+	Error     FailureReason `json:"error,omitempty"`
+	SentAt    *time.Time    `json:"sent_at"`
+	UpdatedAt time.Time     `json:"updated_at"`
 }
 
 // Verification is the API's verification object (destinations masked).

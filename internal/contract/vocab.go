@@ -28,23 +28,28 @@ const (
 	EventSendFailed EventType = "send_failed"
 	// EventSent: the provider accepted the message; Detail is the provider.
 	EventSent EventType = "sent"
-	// EventQueued, EventDelivered, EventRead, EventFailed, EventUndelivered:
-	// a receipt moved an attempt to that status (Channel set). EventFailed
-	// without a channel is the verification's final status.
-	EventQueued      EventType = "queued"
-	EventDelivered   EventType = "delivered"
-	EventRead        EventType = "read"
-	EventFailed      EventType = "failed"
+	// EventQueued: a receipt says the provider queued the message.
+	EventQueued EventType = "queued"
+	// EventDelivered: a receipt says the message reached the device.
+	EventDelivered EventType = "delivered"
+	// EventRead: a receipt says the person read the message.
+	EventRead EventType = "read"
+	// EventFailed: with a channel, a receipt says the message failed; without
+	// one, the verification ended failed (Detail says why).
+	EventFailed EventType = "failed"
+	// EventUndelivered: a receipt says the carrier could not deliver.
 	EventUndelivered EventType = "undelivered"
 	// EventFailedOver: the plan moved on from a channel; Detail is the reason.
 	EventFailedOver EventType = "failed_over"
 	// EventCheckFailed: a check did not approve; Detail is the outcome.
 	EventCheckFailed EventType = "check_failed"
-	// EventApproved, EventExpired, EventCanceled, EventMaxChecksReached:
-	// the verification reached that final status.
-	EventApproved         EventType = "approved"
-	EventExpired          EventType = "expired"
-	EventCanceled         EventType = "canceled"
+	// EventApproved: a check presented the right code.
+	EventApproved EventType = "approved"
+	// EventExpired: the code's time to live ran out.
+	EventExpired EventType = "expired"
+	// EventCanceled: the verification was canceled (by the API or superseded).
+	EventCanceled EventType = "canceled"
+	// EventMaxChecksReached: too many wrong checks.
 	EventMaxChecksReached EventType = "max_checks_reached"
 	// EventReceiptAfterCompletion: a receipt arrived after the workflow ended
 	// (audited, not applied); Detail is its status.
@@ -95,8 +100,9 @@ const (
 	ReasonChannelNotSupported FailureReason = "channel_not_supported"
 	// ReasonInvalidMessage: the message lacks its text or code.
 	ReasonInvalidMessage FailureReason = "invalid_message"
-	// ReasonFailed, ReasonUndelivered: a failure receipt without a reason.
-	ReasonFailed      FailureReason = "failed"
+	// ReasonFailed: a "failed" receipt that gave no reason.
+	ReasonFailed FailureReason = "failed"
+	// ReasonUndelivered: an "undelivered" receipt that gave no reason.
 	ReasonUndelivered FailureReason = "undelivered"
 
 	// The destination cannot receive on the channel.

@@ -76,7 +76,7 @@ func TestSandboxNumbers(t *testing.T) {
 func clientAttempts(v client.Verification) []attemptWant {
 	var out []attemptWant
 	for _, a := range v.Attempts {
-		out = append(out, attemptWant{a.Channel, a.Status, a.Error})
+		out = append(out, attemptWant{a.Channel, a.Status, string(a.Error)})
 	}
 	return out
 }

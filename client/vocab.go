@@ -1,0 +1,252 @@
+// Code generated from internal/contract/vocab.go by TestVocabularyIsGenerated; DO NOT EDIT.
+
+package client
+
+// FailureReason is a stable reason why a message was not delivered or a channel was left (Attempt.Error).
+type FailureReason string
+
+// FailureReason values.
+const (
+	// ReasonTimeout: no delivery receipt within the channel timeout.
+	ReasonTimeout FailureReason = "timeout"
+	// ReasonProviderTimeout: the provider did not answer the send in time.
+	ReasonProviderTimeout FailureReason = "provider_timeout"
+	// ReasonProviderError: the provider failed in a way it did not explain.
+	ReasonProviderError FailureReason = "provider_error"
+	// ReasonNoDestination: the verification has no destination for any
+	// channel of its plan.
+	ReasonNoDestination FailureReason = "no_destination"
+	// ReasonAllChannelsFailed: every channel of the plan failed.
+	ReasonAllChannelsFailed FailureReason = "all_channels_failed"
+	// ReasonChannelNotConfigured: no provider serves the channel.
+	ReasonChannelNotConfigured FailureReason = "channel_not_configured"
+	// ReasonChannelNotSupported: the provider does not serve this channel.
+	ReasonChannelNotSupported FailureReason = "channel_not_supported"
+	// ReasonInvalidMessage: the message lacks its text or code.
+	ReasonInvalidMessage FailureReason = "invalid_message"
+	// ReasonFailed: a "failed" receipt that gave no reason.
+	ReasonFailed FailureReason = "failed"
+	// ReasonUndelivered: an "undelivered" receipt that gave no reason.
+	ReasonUndelivered FailureReason = "undelivered"
+	// ReasonInvalidNumber: not a valid phone number for the provider.
+	ReasonInvalidNumber FailureReason = "invalid_number"
+	// ReasonInvalidDestination: the provider refused the destination.
+	ReasonInvalidDestination FailureReason = "invalid_destination"
+	// ReasonInvalidAddress: not an email address.
+	ReasonInvalidAddress FailureReason = "invalid_address"
+	// ReasonInvalidRecipient: the WhatsApp recipient is invalid.
+	ReasonInvalidRecipient FailureReason = "invalid_recipient"
+	// ReasonNotAMobileNumber: SMS to a number that is not mobile.
+	ReasonNotAMobileNumber FailureReason = "not_a_mobile_number"
+	// ReasonNotOnWhatsApp: the number has no WhatsApp account.
+	ReasonNotOnWhatsApp FailureReason = "not_on_whatsapp"
+	// ReasonUnsubscribed: the recipient opted out of SMS (STOP).
+	ReasonUnsubscribed FailureReason = "unsubscribed"
+	// ReasonRecipientOptedOut: the recipient opted out of the business's messages.
+	ReasonRecipientOptedOut FailureReason = "recipient_opted_out"
+	// ReasonRecipientRestricted: the recipient cannot receive this message.
+	ReasonRecipientRestricted FailureReason = "recipient_restricted"
+	// ReasonRecipientLimited: the recipient reached a per-user message limit.
+	ReasonRecipientLimited FailureReason = "recipient_limited"
+	// ReasonRecipientExperiment: the recipient is in a provider experiment group.
+	ReasonRecipientExperiment FailureReason = "recipient_in_experiment"
+	// ReasonRecipientNotAllowed: a test sender may not write to the recipient.
+	ReasonRecipientNotAllowed FailureReason = "recipient_not_allowed"
+	// ReasonRegionNotPermitted: the account may not send to the region.
+	ReasonRegionNotPermitted FailureReason = "region_not_permitted"
+	// ReasonCountryRestricted: the provider does not deliver to the country.
+	ReasonCountryRestricted FailureReason = "country_restricted"
+	// ReasonUnreachableRoute: no route to the destination.
+	ReasonUnreachableRoute FailureReason = "unreachable_route"
+	// ReasonOutsideSessionWindow: a free-form WhatsApp message outside the 24 h window.
+	ReasonOutsideSessionWindow FailureReason = "outside_session_window"
+	// ReasonMailboxUnavailable: the mailbox does not exist or takes no mail.
+	ReasonMailboxUnavailable FailureReason = "mailbox_unavailable"
+	// ReasonMessageRejected: the mail server refused the message.
+	ReasonMessageRejected FailureReason = "message_rejected"
+	// ReasonUnreachable: the handset was unreachable.
+	ReasonUnreachable FailureReason = "unreachable"
+	// ReasonMessageBlocked: a carrier blocked the message.
+	ReasonMessageBlocked FailureReason = "message_blocked"
+	// ReasonUnknownDestination: the carrier does not know the number.
+	ReasonUnknownDestination FailureReason = "unknown_destination"
+	// ReasonLandline: a landline, or a carrier that cannot be reached.
+	ReasonLandline FailureReason = "landline_or_unreachable_carrier"
+	// ReasonCarrierFiltered: the carrier filtered the message as spam.
+	ReasonCarrierFiltered FailureReason = "carrier_filtered"
+	// ReasonUnknownError: the carrier reported an unknown error.
+	ReasonUnknownError FailureReason = "unknown_error"
+	// ReasonDeliveryFailed: the provider could not deliver (no detail).
+	ReasonDeliveryFailed FailureReason = "delivery_failed"
+	// ReasonUnsupportedMessage: the recipient's app cannot show the message.
+	ReasonUnsupportedMessage FailureReason = "unsupported_message"
+	// ReasonRateLimited: the provider throttled the sender (retried).
+	ReasonRateLimited FailureReason = "rate_limited"
+	// ReasonQueueOverflow: the provider's queue for the sender overflowed (retried).
+	ReasonQueueOverflow FailureReason = "queue_overflow"
+	// ReasonTemporaryFailure: a transient failure (retried).
+	ReasonTemporaryFailure FailureReason = "temporary_failure"
+	// ReasonProviderUnavailable: the provider is down (retried).
+	ReasonProviderUnavailable FailureReason = "provider_unavailable"
+	// ReasonProviderRejected: the provider refused the request (another 4xx).
+	ReasonProviderRejected FailureReason = "provider_rejected"
+	// ReasonSenderMisconfigured: the sender number or service is wrong.
+	ReasonSenderMisconfigured FailureReason = "sender_misconfigured"
+	// ReasonSenderUnregistered: the sender is not registered (A2P 10DLC).
+	ReasonSenderUnregistered FailureReason = "sender_unregistered"
+	// ReasonSenderRejected: the mail server refused the From address.
+	ReasonSenderRejected FailureReason = "sender_rejected"
+	// ReasonAccountSuspended: the provider account is suspended.
+	ReasonAccountSuspended FailureReason = "account_suspended"
+	// ReasonAccountRestricted: the provider account may not send.
+	ReasonAccountRestricted FailureReason = "account_restricted"
+	// ReasonAccountPayment: the provider account has a payment issue.
+	ReasonAccountPayment FailureReason = "account_payment_issue"
+	// ReasonProviderAuth: the provider refused Veriflow's credentials.
+	ReasonProviderAuth FailureReason = "provider_auth"
+	// ReasonProviderConfig: the provider integration is misconfigured.
+	ReasonProviderConfig FailureReason = "provider_config"
+	// ReasonSMTPAuthFailed: SMTP authentication failed.
+	ReasonSMTPAuthFailed FailureReason = "smtp_auth_failed"
+	// ReasonSMTPRejected: any other permanent SMTP reply.
+	ReasonSMTPRejected FailureReason = "smtp_rejected"
+	// ReasonTemplateMisconfigured: the WhatsApp template is wrong.
+	ReasonTemplateMisconfigured FailureReason = "template_misconfigured"
+	// ReasonTemplateMissing: the WhatsApp template does not exist.
+	ReasonTemplateMissing FailureReason = "template_missing"
+	// ReasonTemplatePaused: the WhatsApp template is paused.
+	ReasonTemplatePaused FailureReason = "template_paused"
+	// ReasonTemplateDisabled: the WhatsApp template is disabled.
+	ReasonTemplateDisabled FailureReason = "template_disabled"
+	// ReasonTemplateMismatch: the parameters do not fit the template.
+	ReasonTemplateMismatch FailureReason = "template_mismatch"
+)
+
+// FailureReasons lists every FailureReason value; the API may add values, so treat an unknown one generically.
+var FailureReasons = []FailureReason{
+	ReasonTimeout,
+	ReasonProviderTimeout,
+	ReasonProviderError,
+	ReasonNoDestination,
+	ReasonAllChannelsFailed,
+	ReasonChannelNotConfigured,
+	ReasonChannelNotSupported,
+	ReasonInvalidMessage,
+	ReasonFailed,
+	ReasonUndelivered,
+	ReasonInvalidNumber,
+	ReasonInvalidDestination,
+	ReasonInvalidAddress,
+	ReasonInvalidRecipient,
+	ReasonNotAMobileNumber,
+	ReasonNotOnWhatsApp,
+	ReasonUnsubscribed,
+	ReasonRecipientOptedOut,
+	ReasonRecipientRestricted,
+	ReasonRecipientLimited,
+	ReasonRecipientExperiment,
+	ReasonRecipientNotAllowed,
+	ReasonRegionNotPermitted,
+	ReasonCountryRestricted,
+	ReasonUnreachableRoute,
+	ReasonOutsideSessionWindow,
+	ReasonMailboxUnavailable,
+	ReasonMessageRejected,
+	ReasonUnreachable,
+	ReasonMessageBlocked,
+	ReasonUnknownDestination,
+	ReasonLandline,
+	ReasonCarrierFiltered,
+	ReasonUnknownError,
+	ReasonDeliveryFailed,
+	ReasonUnsupportedMessage,
+	ReasonRateLimited,
+	ReasonQueueOverflow,
+	ReasonTemporaryFailure,
+	ReasonProviderUnavailable,
+	ReasonProviderRejected,
+	ReasonSenderMisconfigured,
+	ReasonSenderUnregistered,
+	ReasonSenderRejected,
+	ReasonAccountSuspended,
+	ReasonAccountRestricted,
+	ReasonAccountPayment,
+	ReasonProviderAuth,
+	ReasonProviderConfig,
+	ReasonSMTPAuthFailed,
+	ReasonSMTPRejected,
+	ReasonTemplateMisconfigured,
+	ReasonTemplateMissing,
+	ReasonTemplatePaused,
+	ReasonTemplateDisabled,
+	ReasonTemplateMismatch,
+}
+
+// EventType names an entry of a verification's audit trail; outbound events carry a subset.
+type EventType string
+
+// EventType values.
+const (
+	// EventCreated: the workflow started.
+	EventCreated EventType = "created"
+	// EventStartRefused: a start was refused by a rate limit or fraud guard
+	// (audited without a verification).
+	EventStartRefused EventType = "start_refused"
+	// EventSuperseded: a newer verification of the same kind and destination
+	// canceled this one; Detail is the newer verification's id.
+	EventSuperseded EventType = "superseded"
+	// EventSending: a send began; Detail is why (initial, failover, resend).
+	EventSending EventType = "sending"
+	// EventSendFailed: the provider refused the message; Detail is the reason.
+	EventSendFailed EventType = "send_failed"
+	// EventSent: the provider accepted the message; Detail is the provider.
+	EventSent EventType = "sent"
+	// EventQueued: a receipt says the provider queued the message.
+	EventQueued EventType = "queued"
+	// EventDelivered: a receipt says the message reached the device.
+	EventDelivered EventType = "delivered"
+	// EventRead: a receipt says the person read the message.
+	EventRead EventType = "read"
+	// EventFailed: with a channel, a receipt says the message failed; without
+	// one, the verification ended failed (Detail says why).
+	EventFailed EventType = "failed"
+	// EventUndelivered: a receipt says the carrier could not deliver.
+	EventUndelivered EventType = "undelivered"
+	// EventFailedOver: the plan moved on from a channel; Detail is the reason.
+	EventFailedOver EventType = "failed_over"
+	// EventCheckFailed: a check did not approve; Detail is the outcome.
+	EventCheckFailed EventType = "check_failed"
+	// EventApproved: a check presented the right code.
+	EventApproved EventType = "approved"
+	// EventExpired: the code's time to live ran out.
+	EventExpired EventType = "expired"
+	// EventCanceled: the verification was canceled (by the API or superseded).
+	EventCanceled EventType = "canceled"
+	// EventMaxChecksReached: too many wrong checks.
+	EventMaxChecksReached EventType = "max_checks_reached"
+	// EventReceiptAfterCompletion: a receipt arrived after the workflow ended
+	// (audited, not applied); Detail is its status.
+	EventReceiptAfterCompletion EventType = "receipt_after_completion"
+)
+
+// EventTypes lists every EventType value; the API may add values, so treat an unknown one generically.
+var EventTypes = []EventType{
+	EventCreated,
+	EventStartRefused,
+	EventSuperseded,
+	EventSending,
+	EventSendFailed,
+	EventSent,
+	EventQueued,
+	EventDelivered,
+	EventRead,
+	EventFailed,
+	EventUndelivered,
+	EventFailedOver,
+	EventCheckFailed,
+	EventApproved,
+	EventExpired,
+	EventCanceled,
+	EventMaxChecksReached,
+	EventReceiptAfterCompletion,
+}
