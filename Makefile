@@ -98,7 +98,7 @@ lint: tools ## go vet, staticcheck, errcheck, workflowcheck and a gofmt check
 	run "go vet"        $(GO) vet $(PKGS); \
 	run staticcheck     $(STATICCHECK) $(PKGS); \
 	run errcheck        $(ERRCHECK) -exclude .errcheck-excludes $(PKGS); \
-	run workflowcheck   $(WORKFLOWCHECK) ./workflows/...; \
+	run workflowcheck   $(WORKFLOWCHECK) ./workflows/... ./internal/events/...; \
 	run gofmt           scripts/check-gofmt.sh; \
 	if (( $${#failed[@]} )); then echo "lint FAILED: $${failed[*]}" >&2; exit 1; fi; \
 	echo "lint OK"

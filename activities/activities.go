@@ -1,6 +1,7 @@
 // Package activities holds the verification workflow's activities: sending
 // a code through the channel's provider, and projecting the workflow's
-// state into the Postgres read model.
+// state into the Postgres read model. (The PostEvent activity of outbound
+// events lives with its feature, in internal/events/delivery.)
 package activities
 
 import (
@@ -11,13 +12,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/veriflow/veriflow/internal/contract"
 	"github.com/veriflow/veriflow/internal/events"
+	"github.com/veriflow/veriflow/internal/events/delivery"
 	"github.com/veriflow/veriflow/internal/evidence"
 	"github.com/veriflow/veriflow/internal/mask"
 	"github.com/veriflow/veriflow/internal/messages"
@@ -31,12 +32,7 @@ import (
 type Store interface {
 	RegisterMessage(ctx context.Context, m store.Message) error
 	Record(ctx context.Context, in contract.RecordInput, ev *store.Evidence) ([]int64, error)
-	GetOutboundEvent(ctx context.Context, id int64) (store.OutboundEvent, error)
-	GetCallback(ctx context.Context, tenantID string) (store.Callback, error)
-	MarkOutboundDelivered(ctx context.Context, id int64, httpStatus int) error
-	MarkOutboundAttempt(ctx context.Context, id int64, httpStatus int, errText string) error
-	MarkOutboundFailed(ctx context.Context, id int64, reason string) error
-	MarkOutboundStarted(ctx context.Context, id int64, workflowID string) error
+	delivery.StartMarker
 }
 
 // Receipts applies receipts that raced a send.
@@ -56,10 +52,8 @@ type Activities struct {
 	Metrics *metrics.Metrics
 	Log     *slog.Logger
 	// Temporal starts the DeliverEvent workflows of the outbound events a
-	// projection queued (nil: the event relay starts them later).
+	// projection queued (nil: the events relay starts them later).
 	Temporal client.Client
-	// HTTPClient posts outbound events (nil: a default client, no redirects).
-	HTTPClient *http.Client
 }
 
 // SendCode derives the verification's code, renders the message and hands
@@ -137,9 +131,9 @@ func (a *Activities) Record(ctx context.Context, in contract.RecordInput) error 
 			"kind", in.Kind, "event", e.Type, "channel", e.Channel, "detail", e.Detail, "status", in.State.Status)
 	}
 	for _, id := range queued {
-		// A failure is not the projection's: the relay starts it later.
-		if err := StartDelivery(ctx, a.Temporal, a.Store, id, events.WorkflowID(in.VerificationID, id)); err != nil {
-			a.Log.WarnContext(ctx, "start event delivery; the relay will retry", "event_id", events.EventID(id),
+		// A failure is not the projection's: the events relay starts it later.
+		if err := delivery.Start(ctx, a.Temporal, a.Store, id, events.WorkflowID(in.VerificationID, id)); err != nil {
+			a.Log.WarnContext(ctx, "start event delivery; the events relay will retry", "event_id", events.EventID(id),
 				"verification_id", in.VerificationID, "error", err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/veriflow/veriflow/internal/codec"
 	"github.com/veriflow/veriflow/internal/contract"
+	"github.com/veriflow/veriflow/internal/events/delivery"
 	"github.com/veriflow/veriflow/workflows"
 	sdkworkflow "go.temporal.io/sdk/workflow"
 )
@@ -36,7 +37,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 				t.Fatal(err)
 			}
 			r.RegisterWorkflowWithOptions(workflows.Verification, sdkworkflow.RegisterOptions{Name: contract.WorkflowVerification})
-			r.RegisterWorkflowWithOptions(workflows.DeliverEvent, sdkworkflow.RegisterOptions{Name: contract.WorkflowDeliverEvent})
+			r.RegisterWorkflowWithOptions(delivery.DeliverEvent, sdkworkflow.RegisterOptions{Name: contract.WorkflowDeliverEvent})
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 				t.Fatalf("replay %s: %v", f, err)
 			}

@@ -26,6 +26,7 @@ import (
 	"github.com/veriflow/veriflow/internal/codec"
 	"github.com/veriflow/veriflow/internal/config"
 	"github.com/veriflow/veriflow/internal/contract"
+	"github.com/veriflow/veriflow/internal/events/delivery"
 	"github.com/veriflow/veriflow/internal/evidence"
 	"github.com/veriflow/veriflow/internal/guard"
 	"github.com/veriflow/veriflow/internal/metrics"
@@ -145,10 +146,12 @@ func (a *App) RunWorker(ctx context.Context) error {
 		}
 	})
 	// Outbound events whose delivery workflow could not be started are
-	// started by their relay.
+	// started by the events relay.
 	go every(ctx, 10*time.Second, func(ctx context.Context) {
-		if err := activities.RelayPendingEvents(ctx, a.Store, a.Temporal, a.Log); err != nil {
-			a.Log.WarnContext(ctx, "event relay", "error", err)
+		if n, err := delivery.RelayPending(ctx, a.Store, a.Temporal, a.Log); err != nil {
+			a.Log.WarnContext(ctx, "events relay", "error", err)
+		} else if n > 0 {
+			a.Log.InfoContext(ctx, "events relay started stranded deliveries", "count", n)
 		}
 	})
 	router, err := a.Router(sb)
@@ -165,7 +168,8 @@ func (a *App) RunWorker(ctx context.Context) error {
 		Log:       a.Log,
 		Temporal:  a.Temporal,
 	}
-	w := worker.New(a.Temporal, acts, sdkworker.Options{WorkerStopTimeout: a.Config.ShutdownTimeout})
+	deliveries := &delivery.Activities{Store: a.Store, Secrets: a.Secrets, Log: a.Log}
+	w := worker.New(a.Temporal, acts, deliveries, sdkworker.Options{WorkerStopTimeout: a.Config.ShutdownTimeout})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("worker: start: %w", err)
 	}

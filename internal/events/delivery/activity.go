@@ -1,21 +1,17 @@
-package activities
+package delivery
 
 import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
 
-	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/veriflow/veriflow/internal/contract"
 	"github.com/veriflow/veriflow/internal/events"
 	"github.com/veriflow/veriflow/internal/store"
 )
@@ -31,6 +27,31 @@ const (
 	// secret — retrying cannot help.
 	ErrTypeEventUndeliverable = "EventUndeliverable"
 )
+
+// Store is the part of the store PostEvent needs.
+type Store interface {
+	GetOutboundEvent(ctx context.Context, id int64) (store.OutboundEvent, error)
+	GetCallback(ctx context.Context, tenantID string) (store.Callback, error)
+	MarkOutboundDelivered(ctx context.Context, id int64, httpStatus int) error
+	MarkOutboundAttempt(ctx context.Context, id int64, httpStatus int, errText string) error
+	MarkOutboundFailed(ctx context.Context, id int64, reason string) error
+}
+
+// Opener opens a tenant's sealed signing secret (otp.Secrets does).
+type Opener interface {
+	Open(sealed []byte, aad string) ([]byte, error)
+}
+
+// Activities holds the PostEvent activity, registered on the worker under
+// contract.ActivityPostEvent.
+type Activities struct {
+	Store   Store
+	Secrets Opener
+	Log     *slog.Logger
+	// HTTPClient posts outbound events (nil: a client that follows no
+	// redirects, since a 3xx is not an acknowledgement).
+	HTTPClient *http.Client
+}
 
 // PostEvent POSTs one outbound event to its tenant's callback, signed with
 // the tenant's secret at the current time, and records the attempt. A 2xx
@@ -103,6 +124,8 @@ func (a *Activities) PostEvent(ctx context.Context, eventID int64) error {
 	return temporal.NewApplicationError("callback answered "+reason, ErrTypeCallbackFailed)
 }
 
+// giveUp marks the event failed and returns a non-retryable error, which
+// ends its DeliverEvent workflow.
 func (a *Activities) giveUp(ctx context.Context, ev store.OutboundEvent, reason string) error {
 	if err := a.Store.MarkOutboundFailed(ctx, ev.ID, reason); err != nil {
 		return err
@@ -111,40 +134,14 @@ func (a *Activities) giveUp(ctx context.Context, ev store.OutboundEvent, reason 
 	return temporal.NewNonRetryableApplicationError(reason, ErrTypeEventUndeliverable, nil)
 }
 
+// httpClient is HTTPClient, or a new client that follows no redirects (a
+// 3xx is not an acknowledgement). Not shared at package level: a default
+// client per call costs nothing (http.DefaultTransport pools connections).
 func (a *Activities) httpClient() *http.Client {
 	if a.HTTPClient != nil {
 		return a.HTTPClient
 	}
-	return defaultEventClient
+	return &http.Client{CheckRedirect: noRedirect}
 }
 
-// defaultEventClient follows no redirects: a 3xx is not an acknowledgement.
-var defaultEventClient = &http.Client{
-	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-}
-
-// StartMarker records that an event's delivery workflow was started.
-type StartMarker interface {
-	MarkOutboundStarted(ctx context.Context, id int64, workflowID string) error
-}
-
-// StartDelivery starts the DeliverEvent workflow of event id under
-// workflowID and marks the event started. A workflow with that id that
-// already exists (running or closed) is not an error: starting is
-// idempotent.
-func StartDelivery(ctx context.Context, c client.Client, m StartMarker, id int64, workflowID string) error {
-	if c == nil {
-		return errors.New("no Temporal client")
-	}
-	_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                    workflowID,
-		TaskQueue:             contract.TaskQueue,
-		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		StaticSummary:         "deliver " + events.EventID(id),
-	}, contract.WorkflowDeliverEvent, id)
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if err != nil && !errors.As(err, &started) {
-		return fmt.Errorf("start %s: %w", workflowID, err)
-	}
-	return m.MarkOutboundStarted(ctx, id, workflowID)
-}
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }

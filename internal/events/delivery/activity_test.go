@@ -1,4 +1,4 @@
-package activities
+package delivery
 
 import (
 	"bytes"
@@ -53,54 +53,6 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-func TestEventsSignature(t *testing.T) {
-	secret := events.NewSecret()
-	body := []byte(`{"id":"evt_1"}`)
-	now := time.Unix(1_800_000_000, 0)
-	h := events.Sign(secret, now, body)
-	ts, v1, ok := strings.Cut(strings.TrimPrefix(h, "t="), ",v1=")
-	if !ok || ts != "1800000000" {
-		t.Fatalf("header %q", h)
-	}
-	if want := hmacHex(secret, ts+"."+string(body)); v1 != want {
-		t.Fatalf("v1 %s, want %s", v1, want)
-	}
-	if err := events.Verify(secret, h, body, now.Add(time.Minute), 5*time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	for name, c := range map[string]struct {
-		secret, header string
-		body           []byte
-		now            time.Time
-	}{
-		"stale":        {secret, h, body, now.Add(6 * time.Minute)},
-		"future":       {secret, h, body, now.Add(-6 * time.Minute)},
-		"forged":       {events.NewSecret(), h, body, now},
-		"changed body": {secret, h, []byte(`{"id":"evt_2"}`), now},
-		"no v1":        {secret, "t=1800000000", body, now},
-		"other t":      {secret, strings.Replace(h, "t=1800000000", "t=1800000001", 1), body, now},
-		"empty":        {secret, "", body, now},
-	} {
-		if err := events.Verify(c.secret, c.header, c.body, c.now, 5*time.Minute); !errors.Is(err, events.ErrSignature) {
-			t.Errorf("%s: %v", name, err)
-		}
-	}
-}
-
-func TestCallbackURL(t *testing.T) {
-	for _, u := range []string{"https://hooks.example.com/veriflow", "http://127.0.0.1:8080/x", "http://localhost/x", "http://[::1]:1/x"} {
-		if err := events.ValidateURL(u); err != nil {
-			t.Errorf("%s: %v", u, err)
-		}
-	}
-	for _, u := range []string{"", "http://hooks.example.com/x", "ftp://x.example/", "https://user:pw@x.example/", "/relative",
-		"https://x.example/#frag", "https://", "mailto:a@example.com", "https://x.example/" + strings.Repeat("a", 3000)} {
-		if err := events.ValidateURL(u); err == nil {
-			t.Errorf("%q accepted", u)
-		}
-	}
-}
-
 func TestEventsPost(t *testing.T) {
 	ctx := t.Context()
 	st, err := store.Open(ctx, localpg.ForTest(t))
@@ -136,17 +88,13 @@ func TestEventsPost(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := &Activities{Store: st, Secrets: secrets, Log: slog.New(slog.DiscardHandler)}
-	// Without a Temporal client the projection still commits; the relay starts the delivery.
-	if err := a.Record(ctx, contract.RecordInput{VerificationID: "vf_pe1", TenantID: "t1",
+	ids, err := st.Record(ctx, contract.RecordInput{VerificationID: "vf_pe1", TenantID: "t1",
 		State:  contract.State{Status: contract.StatusApproved, Channel: contract.ChannelSMS, ChecksLeft: 4, Version: 1},
-		Events: []contract.Event{{Type: "approved", At: now}}}); err != nil {
-		t.Fatal(err)
+		Events: []contract.Event{{Type: contract.EventApproved, At: now}}}, nil)
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("queued: %v %v", ids, err)
 	}
-	evs, err := st.OutboundEvents(ctx, "t1", "vf_pe1")
-	if err != nil || len(evs) != 1 {
-		t.Fatalf("events: %v %v", evs, err)
-	}
-	id := evs[0].ID
+	id := ids[0]
 
 	retryable := func(err error, what string) {
 		t.Helper()
@@ -251,7 +199,7 @@ func TestEventsPostTimeout(t *testing.T) {
 	sealed, _ := secrets.Seal([]byte("s"), events.SecretAAD("t1"))
 	_ = st.SetCallback(ctx, "t1", srv.URL, sealed)
 	ids, err := st.Record(ctx, contract.RecordInput{VerificationID: "vf_pe2", TenantID: "t1",
-		State: contract.State{Status: contract.StatusExpired, Version: 1}, Events: []contract.Event{{Type: "expired", At: now}}}, nil)
+		State: contract.State{Status: contract.StatusExpired, Version: 1}, Events: []contract.Event{{Type: contract.EventExpired, At: now}}}, nil)
 	if err != nil || len(ids) != 1 {
 		t.Fatal(ids, err)
 	}

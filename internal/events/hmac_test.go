@@ -1,4 +1,4 @@
-package activities
+package events_test
 
 import (
 	"crypto/hmac"
@@ -6,7 +6,7 @@ import (
 	"encoding/hex"
 )
 
-// hmacHex is the receiver's side of the signature, independent of outbound.Sign.
+// hmacHex is the receiver's side of the signature, independent of Sign.
 func hmacHex(secret, msg string) string {
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write([]byte(msg))

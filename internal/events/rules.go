@@ -1,7 +1,3 @@
-// Package outbound holds the pure parts of outbound events (the contract's
-// "Events"): which workflow events are sent to a tenant's callback, the
-// exact JSON body, the Veriflow-Signature header, the callback URL rules
-// and the signing secret.
 package events
 
 import (
@@ -127,7 +123,7 @@ func mac(secret, ts string, body []byte) []byte {
 
 // ErrSignature is returned by Verify for a missing, malformed, forged or
 // stale signature.
-var ErrSignature = errors.New("outbound: invalid signature")
+var ErrSignature = errors.New("events: invalid signature")
 
 // Verify checks a Veriflow-Signature header the way a receiver should: the
 // HMAC in constant time, and t within tolerance of now.

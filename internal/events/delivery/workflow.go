@@ -1,4 +1,4 @@
-package workflows
+package delivery
 
 import (
 	"time"
@@ -20,7 +20,9 @@ const (
 
 // DeliverEvent POSTs one outbound event to its tenant's callback through
 // the PostEvent activity, retried with backoff until a 2xx or the 72 h
-// window ends. PostEvent records every attempt in Postgres.
+// window ends. PostEvent records every attempt in Postgres. It is a
+// workflow: deterministic, checked by workflowcheck; its activity options
+// are in recorded histories and must not change.
 func DeliverEvent(ctx workflow.Context, eventID int64) error {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		ScheduleToCloseTimeout: deliverWindow,
