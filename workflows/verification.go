@@ -1,13 +1,14 @@
 // Package workflows holds the verification workflow: one Temporal workflow
-// per verification, which sends the code over the channels of its plan,
-// follows delivery receipts, fails over, and answers checks, resends and
-// cancels. Its files go by concern:
+// per verification, which supersedes older pending codes when asked, sends
+// the code over the channels of its plan, follows delivery receipts, fails
+// over, and answers checks, resends and cancels. Its files go by concern:
 //
 //   - verification.go: the entry point, the state and the main loop, whose
 //     one decision is next();
 //   - delivery.go: the failover state (queued send, current step, plan
 //     cursor, codes sent) changed only through its methods;
 //   - send.go: one send and the end of its step (stay or fail over);
+//   - supersede.go: the durable supersede before the first send;
 //   - receipts.go: delivery receipts, including those that race a send;
 //   - updates.go: the check, resend and cancel updates and their validators;
 //   - projection.go: the read model, events, search attributes and the
@@ -131,6 +132,7 @@ func (v *verification) run(ctx workflow.Context) (contract.State, error) {
 
 	if first := v.nextChannel(0); first >= 0 {
 		v.delivery.queue(&sendRequest{channel: v.in.Plan.Channels[first], planIdx: first, reason: reasonInitial})
+		v.supersede(ctx)
 	} else {
 		v.finish(ctx, contract.StatusFailed, string(contract.ReasonNoDestination))
 	}
