@@ -37,6 +37,7 @@ type Store interface {
 	MarkOutboundAttempt(ctx context.Context, id int64, httpStatus int, errText string) error
 	MarkOutboundFailed(ctx context.Context, id int64, reason string) error
 	MarkOutboundStarted(ctx context.Context, id int64, workflowID string) error
+	SupersedeStore
 }
 
 // Receipts applies receipts that raced a send.

@@ -32,5 +32,6 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 	}
 	r.RegisterActivityWithOptions(acts.SendCode, activity.RegisterOptions{Name: contract.ActivitySendCode})
 	r.RegisterActivityWithOptions(acts.Record, activity.RegisterOptions{Name: contract.ActivityRecord})
+	r.RegisterActivityWithOptions(acts.Supersede, activity.RegisterOptions{Name: contract.ActivitySupersede})
 	r.RegisterActivityWithOptions(acts.PostEvent, activity.RegisterOptions{Name: contract.ActivityPostEvent})
 }
