@@ -76,11 +76,17 @@ func (a *Activities) cancelSuperseded(ctx context.Context, old, newID string) (b
 	return false, fmt.Errorf("cancel superseded %s: %w", old, err)
 }
 
+// errTypeUpdateOnClosedWorkflow is the type of the failure the Temporal
+// server gives an update its workflow accepted but closed (for example
+// terminated) before completing it.
+const errTypeUpdateOnClosedWorkflow = "AcceptedUpdateCompletedWorkflow"
+
 // notPending reports whether an update failed because its verification is
-// no longer pending: refused as not pending, or its workflow not found.
+// no longer pending: refused as not pending, or its workflow closed or not
+// found.
 func notPending(err error) bool {
 	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) && appErr.Type() == contract.ErrTypeNotPending {
+	if errors.As(err, &appErr) && (appErr.Type() == contract.ErrTypeNotPending || appErr.Type() == errTypeUpdateOnClosedWorkflow) {
 		return true
 	}
 	var notFound *serviceerror.NotFound
