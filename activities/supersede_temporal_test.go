@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
@@ -169,5 +171,32 @@ func TestSupersedeWithTemporal(t *testing.T) {
 	// activity is harmless).
 	if err := acts.Supersede(ctx, contract.SupersedeInput{VerificationID: "vf_new", TenantID: "t1", Kind: contract.KindSignup, To: to}); err != nil {
 		t.Fatal(err)
+	}
+
+	// The new workflow's history, supersede branch included, replays.
+	h, err = tc.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: contract.WorkflowID("vf_new"),
+		UpdateName: contract.UpdateCancel, WaitForStage: client.WorkflowUpdateStageCompleted})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Get(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := tc.GetWorkflow(ctx, contract.WorkflowID("vf_new"), "").Get(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	hist := &historypb.History{}
+	it := tc.GetWorkflowHistory(ctx, contract.WorkflowID("vf_new"), "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		hist.Events = append(hist.Events, e)
+	}
+	r := sdkworker.NewWorkflowReplayer()
+	r.RegisterWorkflowWithOptions(workflows.Verification, workflow.RegisterOptions{Name: contract.WorkflowVerification})
+	if err := r.ReplayWorkflowHistory(nil, hist); err != nil {
+		t.Fatalf("replay: %v", err)
 	}
 }
