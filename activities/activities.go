@@ -33,6 +33,7 @@ type Store interface {
 	RegisterMessage(ctx context.Context, m store.Message) error
 	Record(ctx context.Context, in contract.RecordInput, ev *store.Evidence) ([]int64, error)
 	delivery.StartMarker
+	SupersedeStore
 }
 
 // Receipts applies receipts that raced a send.

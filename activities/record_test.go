@@ -21,6 +21,12 @@ type recordStore struct {
 
 func (s *recordStore) RegisterMessage(context.Context, store.Message) error { return nil }
 
+func (s *recordStore) PendingOlderSameDestination(context.Context, string, contract.Kind, []byte, []byte, string) ([]string, error) {
+	return nil, nil
+}
+
+func (s *recordStore) AppendEvent(context.Context, string, string, contract.Event) error { return nil }
+
 func (s *recordStore) Record(context.Context, contract.RecordInput, *store.Evidence) ([]int64, error) {
 	return s.queued, nil
 }

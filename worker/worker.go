@@ -32,6 +32,7 @@ func Register(r sdkworker.Registry, acts *activities.Activities, deliveries *del
 	if acts != nil {
 		r.RegisterActivityWithOptions(acts.SendCode, activity.RegisterOptions{Name: contract.ActivitySendCode})
 		r.RegisterActivityWithOptions(acts.Record, activity.RegisterOptions{Name: contract.ActivityRecord})
+		r.RegisterActivityWithOptions(acts.Supersede, activity.RegisterOptions{Name: contract.ActivitySupersede})
 	}
 	if deliveries != nil {
 		r.RegisterActivityWithOptions(deliveries.PostEvent, activity.RegisterOptions{Name: contract.ActivityPostEvent})

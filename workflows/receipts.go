@@ -1,0 +1,66 @@
+package workflows
+
+import (
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/veriflow/veriflow/internal/contract"
+)
+
+// onReceipt applies one delivery receipt (a signal) to its attempt. A
+// receipt whose message id is not known yet raced its send: it is kept
+// until the send returns (applyEarly).
+func (v *verification) onReceipt(ctx workflow.Context, r contract.Receipt) {
+	if r.ID != 0 {
+		if v.seen[r.ID] {
+			return
+		}
+		v.seen[r.ID] = true
+	}
+	if !r.Status.Valid() || r.MessageID == "" {
+		return
+	}
+	for i := range v.state.Attempts {
+		if v.state.Attempts[i].MessageID == r.MessageID {
+			if v.applyReceipt(ctx, i, r) {
+				v.project(ctx)
+			}
+			return
+		}
+	}
+	// The send has not returned yet: keep the receipt until it does.
+	v.early[r.MessageID] = append(v.early[r.MessageID], r)
+}
+
+// applyEarly applies to attempt i the receipts that arrived before its
+// send returned messageID.
+func (v *verification) applyEarly(ctx workflow.Context, i int, messageID string) {
+	buffered := v.early[messageID]
+	delete(v.early, messageID)
+	for _, r := range buffered {
+		v.applyReceipt(ctx, i, r)
+	}
+}
+
+// applyReceipt moves attempt i forward; a receipt never moves it backwards,
+// so duplicates and out-of-order receipts are harmless. It reports whether
+// anything changed.
+func (v *verification) applyReceipt(ctx workflow.Context, i int, r contract.Receipt) bool {
+	a := &v.state.Attempts[i]
+	if r.Status.Rank() <= a.Status.Rank() || (a.Status.Failed() && r.Status.Delivered()) {
+		return false
+	}
+	a.Status = r.Status
+	if r.Status.Failed() {
+		a.Error = r.Error
+		if a.Error == "" {
+			a.Error = contract.ReasonOf(r.Status)
+		}
+	}
+	a.UpdatedAt = workflow.Now(ctx)
+	if r.Status.Delivered() && a.DeliveredAt == nil {
+		at := a.UpdatedAt
+		a.DeliveredAt = &at
+	}
+	v.emit(ctx, contract.AttemptEvent(r.Status), a.Channel, string(r.Error))
+	return true
+}

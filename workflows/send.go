@@ -1,0 +1,128 @@
+package workflows
+
+import (
+	"errors"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/veriflow/veriflow/internal/contract"
+)
+
+// send records a new attempt, runs SendCode for it and opens its step: the
+// step ends on a receipt, a failed send or the plan's step timeout.
+func (v *verification) send(ctx workflow.Context, req *sendRequest) {
+	d := &v.delivery
+	d.closeStep()
+	now := workflow.Now(ctx)
+	v.state.Attempts = append(v.state.Attempts, contract.Attempt{
+		Seq: len(v.state.Attempts) + 1, Channel: req.channel, Status: contract.AttemptSending, UpdatedAt: now,
+	})
+	idx := len(v.state.Attempts) - 1
+	v.state.Sends++
+	v.state.LastSendAt = now
+	v.state.Channel = req.channel
+	d.openStep(idx, req.planIdx)
+	v.upsertSearch(ctx)
+	v.emit(ctx, contract.EventSending, req.channel, req.reason)
+	v.project(ctx)
+
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		// Retries of a flaky provider stay within the step's time.
+		ScheduleToCloseTimeout: v.in.Plan.StepTimeout,
+		StartToCloseTimeout:    min(v.in.Plan.StepTimeout, 15*time.Second),
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        500 * time.Millisecond,
+			BackoffCoefficient:     2,
+			MaximumInterval:        5 * time.Second,
+			NonRetryableErrorTypes: []string{contract.ErrTypeDeliveryFailed, contract.ErrTypeInvalidArgument},
+		},
+	})
+	var res contract.SendResult
+	// Checks that arrive while the send runs wait for its code's hash (see
+	// check); sending stays set until the result is projected.
+	d.sending = true
+	defer func() { d.sending = false }()
+	err := workflow.ExecuteActivity(actx, contract.ActivitySendCode, contract.SendInput{
+		VerificationID: v.in.ID, TenantID: v.in.TenantID, Mode: v.in.Mode, Kind: v.in.Kind,
+		Seq: v.state.Attempts[idx].Seq, Channel: req.channel, To: v.in.To, Locale: v.in.Locale,
+		CodeLength: v.in.Policy.Length, Generation: req.generation, TTL: v.in.Policy.TTL,
+		Transaction: v.in.Transaction, Document: v.in.Document,
+	}).Get(ctx, &res)
+
+	a := &v.state.Attempts[idx]
+	a.UpdatedAt = workflow.Now(ctx)
+	if err != nil {
+		a.Status = contract.AttemptFailed
+		a.Error = deliveryError(err)
+		v.emit(ctx, contract.EventSendFailed, a.Channel, string(a.Error))
+		v.project(ctx)
+		return
+	}
+	sentAt := a.UpdatedAt
+	a.Provider, a.MessageID, a.SentAt = res.Provider, res.MessageID, &sentAt
+	if a.Status.Rank() < contract.AttemptSent.Rank() {
+		a.Status = contract.AttemptSent
+	}
+	d.accept(req.generation, res.CodeHash)
+	v.emit(ctx, contract.EventSent, a.Channel, res.Provider)
+	v.applyEarly(ctx, idx, res.MessageID)
+	v.project(ctx)
+
+	if !v.state.Status.Final() && d.stepOpen() {
+		d.startTimer(ctx, v.in.Plan.StepTimeout)
+	}
+}
+
+// resolveStep ends the current step: on delivery it stays on the channel,
+// on failure or timeout it fails over to the next channel, if any.
+func (v *verification) resolveStep(ctx workflow.Context) {
+	d := &v.delivery
+	s := d.step
+	d.closeStep()
+	a := v.state.Attempts[s.attempt]
+	if a.Status.Delivered() {
+		return
+	}
+	reason := contract.ReasonTimeout
+	if a.Status.Failed() {
+		reason = a.Error
+		if reason == "" {
+			reason = contract.ReasonOf(a.Status)
+		}
+	}
+	next := v.nextChannel(s.planIdx + 1)
+	if next < 0 || v.state.Sends >= v.in.Policy.MaxSends {
+		return // nothing more to try: wait for checks, expiry, or all failed
+	}
+	v.emit(ctx, contract.EventFailedOver, a.Channel, string(reason))
+	d.queue(&sendRequest{channel: v.in.Plan.Channels[next], planIdx: next, reason: reasonFailover, generation: d.generation(false)})
+}
+
+// nextChannel returns the first plan index at or after from whose channel
+// has a destination, or -1.
+func (v *verification) nextChannel(from int) int {
+	for i := from; i < len(v.in.Plan.Channels); i++ {
+		if v.in.Plan.Channels[i].Destination(v.in.To) != "" {
+			return i
+		}
+	}
+	return -1
+}
+
+// deliveryError turns a failed send into a stable, client-safe reason.
+func deliveryError(err error) contract.FailureReason {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.Type() == contract.ErrTypeDeliveryFailed {
+		var reason contract.FailureReason
+		if appErr.HasDetails() && appErr.Details(&reason) == nil && reason != "" {
+			return reason
+		}
+	}
+	var timeoutErr *temporal.TimeoutError
+	if errors.As(err, &timeoutErr) {
+		return contract.ReasonProviderTimeout
+	}
+	return contract.ReasonProviderError
+}

@@ -1,0 +1,179 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/veriflow/veriflow/internal/contract"
+	"github.com/veriflow/veriflow/internal/otp"
+)
+
+// Change ids of workflow.GetVersion (see README, "Changing the workflow safely").
+const (
+	// changeCheckWaitsForSend: a check that arrives while a send is running
+	// waits for its code hash (histories before it answered at once).
+	changeCheckWaitsForSend = "check-waits-for-send"
+	// changeCheckWaitsForFirstCode: a check that arrives before the first
+	// code was sent (the first task was still projecting, a send queued or
+	// a failover pending) waits for it (histories before it answered at
+	// once, counting the check as wrong).
+	changeCheckWaitsForFirstCode = "check-waits-for-first-code"
+)
+
+// firstCodeOnItsWay reports whether no code has been sent yet but one will
+// be: nothing was sent, or a send is running or queued, or a failed send's
+// step is not resolved yet (its failover is about to be queued).
+func (v *verification) firstCodeOnItsWay() bool {
+	if v.delivery.hasCode() || v.state.Status.Final() {
+		return false
+	}
+	return v.state.Sends == 0 || v.delivery.busy()
+}
+
+func (v *verification) validateCheck(in contract.CheckInput) error {
+	if v.state.Status.Final() {
+		return temporal.NewApplicationError("verification is "+string(v.state.Status), contract.ErrTypeNotPending)
+	}
+	if !otp.ValidHash(in.CodeHash) {
+		return temporal.NewApplicationError("malformed code hash", contract.ErrTypeInvalidArgument)
+	}
+	return nil
+}
+
+// check answers a code check: approved, wrong code or binding mismatch; a
+// wrong one costs a check, the last one ends the verification.
+func (v *verification) check(ctx workflow.Context, in contract.CheckInput) (contract.CheckResult, error) {
+	// A provider may deliver the code before SendCode returns its hash: a
+	// check in that gap waits for the send instead of counting as wrong.
+	d := &v.delivery
+	if d.sending && workflow.GetVersion(ctx, changeCheckWaitsForSend, workflow.DefaultVersion, 1) == 1 {
+		if err := workflow.Await(ctx, func() bool { return !d.sending || v.state.Status.Final() }); err != nil {
+			return contract.CheckResult{}, err
+		}
+	} else if v.firstCodeOnItsWay() && workflow.GetVersion(ctx, changeCheckWaitsForFirstCode, workflow.DefaultVersion, 1) == 1 {
+		if err := workflow.Await(ctx, func() bool { return !v.firstCodeOnItsWay() }); err != nil {
+			return contract.CheckResult{}, err
+		}
+	}
+	if v.state.Status.Final() {
+		return contract.CheckResult{Outcome: contract.CheckNotPending, State: cloneState(v.state)}, nil
+	}
+	var outcome contract.CheckOutcome
+	switch {
+	case !otp.Equal(in.BindingDigest, v.in.BindingDigest):
+		outcome = contract.CheckBindingMismatch
+	case d.valid(in.CodeHash):
+		outcome = contract.CheckApproved
+	default:
+		outcome = contract.CheckWrongCode
+	}
+	if outcome == contract.CheckApproved {
+		v.evidence = v.signatureEvidence(ctx)
+		v.finish(ctx, contract.StatusApproved, "")
+	} else {
+		v.state.ChecksLeft--
+		v.emit(ctx, contract.EventCheckFailed, "", string(outcome))
+		if v.state.ChecksLeft <= 0 {
+			v.state.ChecksLeft = 0
+			v.finish(ctx, contract.StatusMaxChecksReached, "")
+		} else {
+			v.project(ctx)
+		}
+	}
+	return contract.CheckResult{Outcome: outcome, State: cloneState(v.state)}, nil
+}
+
+// signatureEvidence describes an approved signature for its evidence
+// record: the document, and the attempt whose code was used — the latest
+// delivered one, else the latest sent.
+func (v *verification) signatureEvidence(ctx workflow.Context) *contract.EvidenceInput {
+	if v.in.Kind != contract.KindSignature || v.in.Document == nil || len(v.state.Attempts) == 0 {
+		return nil
+	}
+	best := -1
+	for i, a := range v.state.Attempts {
+		if a.Status.Delivered() || (best < 0 || !v.state.Attempts[best].Status.Delivered()) && a.SentAt != nil {
+			best = i
+		}
+	}
+	if best < 0 {
+		best = len(v.state.Attempts) - 1
+	}
+	a := v.state.Attempts[best]
+	return &contract.EvidenceInput{
+		Kind: v.in.Kind, Document: *v.in.Document, Channel: a.Channel, Destination: a.Channel.Destination(v.in.To),
+		SentAt: a.SentAt, DeliveredAt: a.DeliveredAt, ApprovedAt: workflow.Now(ctx), ClientIP: v.in.ClientIP,
+	}
+}
+
+// resendTarget picks the channel of a resend, or returns an error.
+func (v *verification) resendTarget(ctx workflow.Context, in contract.ResendInput) (*sendRequest, error) {
+	d := &v.delivery
+	if v.state.Status.Final() {
+		return nil, temporal.NewApplicationError("verification is "+string(v.state.Status), contract.ErrTypeNotPending)
+	}
+	if v.state.Sends >= v.in.Policy.MaxSends {
+		return nil, temporal.NewApplicationError("send cap reached", contract.ErrTypeRateLimited, 0)
+	}
+	if d.queued() {
+		return nil, temporal.NewApplicationError("a send is already queued", contract.ErrTypeRateLimited, 1)
+	}
+	if wait := v.state.LastSendAt.Add(v.in.Policy.ResendCooldown).Sub(workflow.Now(ctx)); wait > 0 {
+		secs := int((wait + time.Second - 1) / time.Second)
+		return nil, temporal.NewApplicationError("resend cooldown", contract.ErrTypeRateLimited, secs)
+	}
+	gen := d.generation(v.in.Policy.NewCodeOnResend)
+	if in.Channel == "" {
+		next := v.nextChannel(d.cur + 1)
+		if next < 0 {
+			next = max(d.cur, 0)
+		}
+		return &sendRequest{channel: v.in.Plan.Channels[next], planIdx: next, reason: reasonResend, generation: gen}, nil
+	}
+	if !in.Channel.Valid() || in.Channel.Destination(v.in.To) == "" {
+		return nil, temporal.NewApplicationError("channel has no destination", contract.ErrTypeInvalidArgument)
+	}
+	planIdx := d.cur
+	for i, c := range v.in.Plan.Channels {
+		if c == in.Channel {
+			planIdx = i
+			break
+		}
+	}
+	return &sendRequest{channel: in.Channel, planIdx: planIdx, reason: reasonResend, generation: gen}, nil
+}
+
+func (v *verification) validateResend(ctx workflow.Context, in contract.ResendInput) error {
+	_, err := v.resendTarget(ctx, in)
+	return err
+}
+
+// resend queues a send for the main loop and answers once it is taken.
+func (v *verification) resend(ctx workflow.Context, in contract.ResendInput) (contract.State, error) {
+	req, err := v.resendTarget(ctx, in)
+	if err != nil {
+		return contract.State{}, err
+	}
+	v.delivery.queue(req)
+	// Answer once the main loop has taken the request and recorded the new
+	// attempt, so the response shows it.
+	if err := workflow.Await(ctx, func() bool { return v.delivery.taken(req) || v.state.Status.Final() }); err != nil {
+		return contract.State{}, err
+	}
+	return cloneState(v.state), nil
+}
+
+func (v *verification) validateCancel() error {
+	if v.state.Status.Final() && v.state.Status != contract.StatusCanceled {
+		return temporal.NewApplicationError("verification is "+string(v.state.Status), contract.ErrTypeNotPending)
+	}
+	return nil
+}
+
+// cancel ends the verification as canceled (a second cancel is a no-op).
+func (v *verification) cancel(ctx workflow.Context) (contract.State, error) {
+	v.finish(ctx, contract.StatusCanceled, "")
+	return cloneState(v.state), nil
+}
