@@ -1,7 +1,9 @@
 // Package activities holds the verification workflow's activities: sending
-// a code through the channel's provider, and projecting the workflow's
-// state into the Postgres read model. (The PostEvent activity of outbound
-// events lives with its feature, in internal/events/delivery.)
+// a code through the channel's provider (SendCode), projecting the
+// workflow's state into the Postgres read model (Record), and canceling
+// the older pending verifications a new one supersedes (Supersede). The
+// PostEvent activity of outbound events lives with its feature, in
+// internal/events/delivery.
 package activities
 
 import (
