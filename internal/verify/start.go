@@ -153,7 +153,7 @@ func RefusalError(ref *guard.Refusal) *Error {
 	if ref.RetryAfter > 0 {
 		kind = RateLimited
 	}
-	return &Error{Kind: kind, Code: ref.Code, Detail: ref.Detail, Field: ref.Field, RetryAfter: ref.RetryAfter, Err: ref}
+	return &Error{Kind: kind, Code: ref.Code, Detail: ref.Detail, Field: ref.Field, RetryAfter: ref.RetryAfter}
 }
 
 func hexOrEmpty(b []byte) string {

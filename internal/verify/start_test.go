@@ -24,7 +24,8 @@ type fakeTemporal struct {
 	client.Client
 	mu     sync.Mutex
 	fail   error
-	starts []contract.VerificationInput
+	starts  []contract.VerificationInput
+	updates int
 }
 
 func (f *fakeTemporal) ExecuteWorkflow(_ context.Context, _ client.StartWorkflowOptions, _ any, args ...any) (client.WorkflowRun, error) {
@@ -35,6 +36,16 @@ func (f *fakeTemporal) ExecuteWorkflow(_ context.Context, _ client.StartWorkflow
 	}
 	f.starts = append(f.starts, args[0].(contract.VerificationInput))
 	return nil, nil
+}
+
+// UpdateWorkflow stands for a slow workflow: it counts the call and
+// blocks until the caller gives up.
+func (f *fakeTemporal) UpdateWorkflow(ctx context.Context, _ client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+	f.mu.Lock()
+	f.updates++
+	f.mu.Unlock()
+	<-ctx.Done()
+	return nil, ctx.Err()
 }
 
 func (f *fakeTemporal) started() []contract.VerificationInput {
@@ -206,4 +217,41 @@ func TestAuthenticate(t *testing.T) {
 	kindOf(t, err, Unauthorized)
 	_, err = s.RevokeKey(ctx, "nosuchkey")
 	kindOf(t, err, NotFound)
+}
+
+// TestStartLeavesSupersedeToTheWorkflow: a start to a destination with an
+// older pending code asks its own workflow to supersede it (durably,
+// before the first send) and calls into no other workflow, so a slow
+// older workflow cannot hold the answer; the older row is untouched.
+func TestStartLeavesSupersedeToTheWorkflow(t *testing.T) {
+	s, st, tc := newTestService(t)
+	s.d.Guard = nil
+	ctx := t.Context()
+	old, err := s.Start(ctx, tenant, startInput("ada@example.com", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep := startInput("ada@example.com", "")
+	keep.Policy.Supersede = false
+	if _, err := s.Start(ctx, tenant, keep); err != nil {
+		t.Fatal(err)
+	}
+	next, err := s.Start(ctx, tenant, startInput("ada@example.com", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc.mu.Lock()
+	updates := tc.updates
+	tc.mu.Unlock()
+	if updates != 0 {
+		t.Errorf("the start made %d workflow updates, want none", updates)
+	}
+	starts := tc.started()
+	if len(starts) != 3 || !starts[2].Supersede || starts[2].ID != next.Verification.ID || starts[1].Supersede {
+		t.Errorf("workflow inputs %+v: want the third (and only it of the last two) to supersede", starts)
+	}
+	row, err := st.GetVerification(ctx, "t1", old.Verification.ID)
+	if err != nil || row.Status != contract.StatusPending {
+		t.Errorf("older verification %+v, %v: want it still pending (its workflow cancels it)", row.Status, err)
+	}
 }
