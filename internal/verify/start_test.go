@@ -22,8 +22,8 @@ import (
 // is the nil interface's (a call panics: the use case must not make it).
 type fakeTemporal struct {
 	client.Client
-	mu     sync.Mutex
-	fail   error
+	mu      sync.Mutex
+	fail    error
 	starts  []contract.VerificationInput
 	updates int
 }
