@@ -42,16 +42,31 @@ const (
 	Refused
 )
 
-var kindNames = [...]string{
-	Unavailable: "unavailable", NotFound: "not found", Invalid: "invalid", Unauthorized: "unauthorized",
-	Forbidden: "forbidden", NotPending: "not pending", IdempotencyConflict: "idempotency conflict",
-	BindingMismatch: "binding mismatch", NoCallback: "no callback", RateLimited: "rate limited", Refused: "refused",
-}
-
 // String names the kind.
 func (k ErrorKind) String() string {
-	if int(k) < len(kindNames) {
-		return kindNames[k]
+	switch k {
+	case Unavailable:
+		return "unavailable"
+	case NotFound:
+		return "not found"
+	case Invalid:
+		return "invalid"
+	case Unauthorized:
+		return "unauthorized"
+	case Forbidden:
+		return "forbidden"
+	case NotPending:
+		return "not pending"
+	case IdempotencyConflict:
+		return "idempotency conflict"
+	case BindingMismatch:
+		return "binding mismatch"
+	case NoCallback:
+		return "no callback"
+	case RateLimited:
+		return "rate limited"
+	case Refused:
+		return "refused"
 	}
 	return fmt.Sprintf("ErrorKind(%d)", k)
 }
