@@ -51,9 +51,9 @@ func (s *Server) analyticsChannels(c *gin.Context) {
 		writeProblem(c, invalid(errs...))
 		return
 	}
-	stats, err := s.Store.ChannelAnalytics(c.Request.Context(), tenantOf(c).ID, from, to, kind)
+	stats, err := s.verify.ChannelAnalytics(c.Request.Context(), tenantOf(c).ID, from, to, contract.Kind(kind))
 	if err != nil {
-		s.unavailable(c, "analytics", err)
+		s.fail(c, err)
 		return
 	}
 	out := make([]channelStatsView, 0, len(stats))

@@ -6,7 +6,7 @@ package api
 // the handlers build) satisfy the response schemas. Full HTTP round trips of
 // the /v1 handlers need Postgres and Temporal and are covered by the e2e
 // suite; here the outputs are built from the same functions the handlers
-// call (view, viewEvent, problem, invalid, refuse, decodeJSON, validateStart,
+// call (view, viewEvent, problem, invalid, problemOf, decodeJSON, validateStart,
 // ...), and the routes that need no dependency (/healthz, /openapi.json,
 // 401/404 problems) go through the real router.
 //
@@ -38,6 +38,7 @@ import (
 	"github.com/veriflow/veriflow/internal/evidence"
 	"github.com/veriflow/veriflow/internal/guard"
 	"github.com/veriflow/veriflow/internal/store"
+	"github.com/veriflow/veriflow/internal/verify"
 )
 
 const specURL = "https://veriflow.test/openapi.json"
@@ -551,7 +552,7 @@ func TestOpenAPIResponsesMatch(t *testing.T) {
 		{Code: guard.CodeCountryNotAllowed, Detail: "The country is not allowed.", Field: "to.phone"},
 	} {
 		c, w := testContext(nil)
-		refuse(c, ref)
+		writeProblem(c, problemOf(verify.RefusalError(ref)))
 		if ct := w.Header().Get("Content-Type"); ct != "application/problem+json" {
 			t.Errorf("refuse: Content-Type %q", ct)
 		}

@@ -1,10 +1,14 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/veriflow/veriflow/internal/verify"
 )
 
 // Code is the stable, machine-readable code of a problem.
@@ -23,6 +27,9 @@ const (
 	CodeUnavailable         Code = "unavailable"
 	CodeInternal            Code = "internal"
 	CodePayloadTooLarge     Code = "payload_too_large"
+	// CodeNoCallback: an event cannot be resent while no callback is
+	// registered.
+	CodeNoCallback Code = "no_callback"
 )
 
 // FieldError names one invalid field of a request.
@@ -74,4 +81,69 @@ func writeProblem(c *gin.Context, p *Problem) {
 	c.Header("Content-Type", "application/problem+json")
 	c.Header("Cache-Control", "no-store")
 	c.AbortWithStatusJSON(p.Status, p)
+}
+
+// fail answers a use case's error: the one mapping from verify's typed
+// errors to problems. A dependency failure (or an error that is not a
+// *verify.Error) is a 503 whose cause is logged, never sent.
+func (s *Server) fail(c *gin.Context, err error) {
+	var e *verify.Error
+	if !errors.As(err, &e) {
+		e = &verify.Error{Kind: verify.Unavailable, Op: "request", Err: err}
+	}
+	p := problemOf(e)
+	if p.Status == http.StatusServiceUnavailable {
+		s.Log.ErrorContext(c.Request.Context(), e.Op+" failed", "error", e.Err, "request_id", c.GetString("request_id"))
+	}
+	writeProblem(c, p)
+}
+
+// problemOf is the problem that answers e.
+func problemOf(e *verify.Error) *Problem {
+	switch e.Kind {
+	case verify.NotFound:
+		return problem(http.StatusNotFound, CodeNotFound, e.Detail)
+	case verify.Invalid:
+		return invalid(FieldError{Field: e.Field, Message: e.Detail})
+	case verify.Unauthorized:
+		return problem(http.StatusUnauthorized, CodeUnauthorized, e.Detail)
+	case verify.Forbidden:
+		return problem(http.StatusForbidden, CodeForbidden, e.Detail)
+	case verify.NotPending:
+		return problem(http.StatusConflict, CodeNotPending, e.Detail)
+	case verify.IdempotencyConflict:
+		return problem(http.StatusConflict, CodeIdempotencyConflict, e.Detail)
+	case verify.NoCallback:
+		return problem(http.StatusConflict, CodeNoCallback, e.Detail)
+	case verify.BindingMismatch:
+		p := problem(http.StatusConflict, CodeBindingMismatch, e.Detail)
+		p.ChecksLeft = e.ChecksLeft
+		return p
+	case verify.RateLimited, verify.Refused:
+		// 429 with Retry-After for rate limits and the velocity guard,
+		// 422 for destinations the tenant may not send to.
+		status := http.StatusTooManyRequests
+		if e.Kind == verify.Refused {
+			status = http.StatusUnprocessableEntity
+		}
+		code := Code(e.Code)
+		if code == "" {
+			code = CodeRateLimited
+		}
+		p := problem(status, code, e.Detail)
+		p.RetryAfter = int((e.RetryAfter + time.Second - 1) / time.Second)
+		if e.Field != "" {
+			p.Errors = []FieldError{{Field: e.Field, Message: e.Detail}}
+		}
+		return p
+	}
+	p := problem(http.StatusServiceUnavailable, CodeUnavailable, "A dependency is unavailable; retry later.")
+	p.RetryAfter = 1
+	return p
+}
+
+// unavailable answers 503 for a dependency failure outside the use cases
+// (the webhooks); the cause is logged, never sent.
+func (s *Server) unavailable(c *gin.Context, what string, err error) {
+	s.fail(c, &verify.Error{Kind: verify.Unavailable, Op: what, Err: err})
 }

@@ -340,3 +340,13 @@ func validateCheck(kind contract.Kind, r checkRequest) (string, *Problem) {
 type resendRequest struct {
 	Channel contract.Channel `json:"channel,omitempty"`
 }
+
+// canonical is the form of a validated start request that an
+// Idempotency-Key is bound to (verify.Start hashes it). Its JSON must not
+// change: stored keys compare against its hash.
+func canonical(v validated) any {
+	return struct {
+		R  startRequest
+		To contract.Destinations
+	}{v.req, v.to}
+}

@@ -261,16 +261,19 @@ func (s *Store) InsertVerification(ctx context.Context, r StartRequest) (id stri
 	return id, replay, nil
 }
 
-// IdempotencyKeyUsed reports whether a tenant used an Idempotency-Key in
-// the last 24 hours (a replay must not spend rate-limit budgets again).
-func (s *Store) IdempotencyKeyUsed(ctx context.Context, tenantID, key string) (bool, error) {
-	var used bool
-	err := s.pool.QueryRow(ctx, `select exists(select 1 from idempotency_keys
-		where tenant_id = $1 and key = $2 and created_at > now() - interval '24 hours')`, tenantID, key).Scan(&used)
-	if err != nil {
-		return false, fmt.Errorf("store: idempotency key: %w", err)
+// IdempotencyKey returns the verification that a tenant's Idempotency-Key
+// started in the last 24 hours and the hash of the request that used it;
+// ErrNotFound when the key is unused (or older, and so free again).
+func (s *Store) IdempotencyKey(ctx context.Context, tenantID, key string) (verificationID string, requestHash []byte, err error) {
+	err = s.pool.QueryRow(ctx, `select verification_id, request_hash from idempotency_keys
+		where tenant_id = $1 and key = $2 and created_at > now() - interval '24 hours'`, tenantID, key).Scan(&verificationID, &requestHash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil, ErrNotFound
 	}
-	return used, nil
+	if err != nil {
+		return "", nil, fmt.Errorf("store: idempotency key: %w", err)
+	}
+	return verificationID, requestHash, nil
 }
 
 // DeleteUnstartedVerification removes a verification whose workflow could
