@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/veriflow/veriflow/internal/contract"
-	"github.com/veriflow/veriflow/internal/guard"
+	"github.com/veriflow/veriflow/internal/guard/limits"
 	"github.com/veriflow/veriflow/internal/policy"
 )
 
@@ -82,7 +82,7 @@ type file struct {
 	Env      map[string]string                 `json:"env"`
 	Policies map[contract.Kind]policy.Settings `json:"policies"`
 	// Limits and AllowedCountries are the deployment's abuse policy.
-	Limits           guard.Limits          `json:"limits"`
+	Limits           limits.Limits          `json:"limits"`
 	AllowedCountries []string              `json:"allowed_countries"`
 	Tenants          map[string]tenantFile `json:"tenants"`
 }
@@ -90,7 +90,7 @@ type file struct {
 type tenantFile struct {
 	Channels         map[string]string                 `json:"channels"`
 	Policies         map[contract.Kind]policy.Settings `json:"policies"`
-	Limits           guard.Limits                      `json:"limits"`
+	Limits           limits.Limits                      `json:"limits"`
 	AllowedCountries []string                          `json:"allowed_countries"`
 }
 
@@ -136,10 +136,10 @@ func (f file) routes() map[string]map[string]string {
 
 // abuse returns the deployment's and tenants' abuse policies.
 func (f file) abuse() Abuse {
-	a := Abuse{Default: guard.Policy{Limits: f.Limits, AllowedCountries: f.AllowedCountries}, Tenants: map[string]guard.Policy{}}
+	a := Abuse{Default: limits.Policy{Limits: f.Limits, AllowedCountries: f.AllowedCountries}, Tenants: map[string]limits.Policy{}}
 	for t, tf := range f.Tenants {
-		if tf.Limits != (guard.Limits{}) || len(tf.AllowedCountries) > 0 {
-			a.Tenants[t] = guard.Policy{Limits: tf.Limits, AllowedCountries: tf.AllowedCountries}
+		if tf.Limits != (limits.Limits{}) || len(tf.AllowedCountries) > 0 {
+			a.Tenants[t] = limits.Policy{Limits: tf.Limits, AllowedCountries: tf.AllowedCountries}
 		}
 	}
 	return a
@@ -148,14 +148,14 @@ func (f file) abuse() Abuse {
 // Abuse holds the rate limits and fraud guards: the deployment's and the
 // tenants' overrides.
 type Abuse struct {
-	Default guard.Policy
-	Tenants map[string]guard.Policy
+	Default limits.Policy
+	Tenants map[string]limits.Policy
 }
 
 // PolicyFor returns a tenant's abuse policy: its own limits, each unset one
-// taken from the deployment's (and then from guard's defaults); its own
+// taken from the deployment's (and then from the built-in defaults); its own
 // country list, else the deployment's.
-func (a Abuse) PolicyFor(tenant string) guard.Policy {
+func (a Abuse) PolicyFor(tenant string) limits.Policy {
 	p, ok := a.Tenants[tenant]
 	if !ok {
 		return a.Default

@@ -325,7 +325,7 @@ func TestLimitsDefaults(t *testing.T) {
 	if d != (Limits{5, 20, 20, 600, 10, 30}) {
 		t.Fatalf("defaults %+v", d)
 	}
-	got := Limits{PerTenantMinute: 7, PrefixBurst: -1}.withDefaults()
+	got := withDefaults(Limits{PerTenantMinute: 7, PrefixBurst: -1})
 	want := d
 	want.PerTenantMinute = 7
 	if got != want {
