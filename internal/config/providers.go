@@ -82,7 +82,7 @@ type file struct {
 	Env      map[string]string                 `json:"env"`
 	Policies map[contract.Kind]policy.Settings `json:"policies"`
 	// Limits and AllowedCountries are the deployment's abuse policy.
-	Limits           limits.Limits          `json:"limits"`
+	Limits           limits.Limits         `json:"limits"`
 	AllowedCountries []string              `json:"allowed_countries"`
 	Tenants          map[string]tenantFile `json:"tenants"`
 }
@@ -90,7 +90,7 @@ type file struct {
 type tenantFile struct {
 	Channels         map[string]string                 `json:"channels"`
 	Policies         map[contract.Kind]policy.Settings `json:"policies"`
-	Limits           limits.Limits                      `json:"limits"`
+	Limits           limits.Limits                     `json:"limits"`
 	AllowedCountries []string                          `json:"allowed_countries"`
 }
 
