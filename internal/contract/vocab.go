@@ -98,6 +98,8 @@ const (
 	// ReasonFailed, ReasonUndelivered: a failure receipt without a reason.
 	ReasonFailed      FailureReason = "failed"
 	ReasonUndelivered FailureReason = "undelivered"
+	// ReasonSandboxFailure: the sandbox's scripted failure (test mode only).
+	ReasonSandboxFailure FailureReason = "sandbox_failure"
 
 	// The destination cannot receive on the channel.
 
@@ -205,6 +207,7 @@ const (
 var FailureReasons = []FailureReason{
 	ReasonTimeout, ReasonProviderTimeout, ReasonProviderError, ReasonNoDestination, ReasonAllChannelsFailed,
 	ReasonChannelNotConfigured, ReasonChannelNotSupported, ReasonInvalidMessage, ReasonFailed, ReasonUndelivered,
+	ReasonSandboxFailure,
 	ReasonInvalidNumber, ReasonInvalidDestination, ReasonInvalidAddress, ReasonInvalidRecipient,
 	ReasonNotAMobileNumber, ReasonNotOnWhatsApp, ReasonUnsubscribed, ReasonRecipientOptedOut,
 	ReasonRecipientRestricted, ReasonRecipientLimited, ReasonRecipientExperiment, ReasonRecipientNotAllowed,

@@ -301,16 +301,16 @@ func (e *APIError) Error() string {
 // HTTP 429/5xx, network errors and timeouts are plain errors, to retry.
 func (p *Provider) Send(ctx context.Context, m providers.Message) (providers.Result, error) {
 	if m.Channel != contract.ChannelWhatsApp {
-		return providers.Result{}, &providers.PermanentError{Reason: ReasonChannelNotSupported,
+		return providers.Result{}, &providers.PermanentError{Reason: contract.ReasonChannelNotSupported,
 			Err: fmt.Errorf("meta: channel %q is not whatsapp", m.Channel)}
 	}
 	to := strings.TrimPrefix(strings.TrimSpace(m.To), "+")
 	if !isDigits(to) || len(to) < 7 || len(to) > 15 {
-		return providers.Result{}, &providers.PermanentError{Reason: ReasonInvalidDestination,
+		return providers.Result{}, &providers.PermanentError{Reason: contract.ReasonInvalidDestination,
 			Err: errors.New("meta: destination is not an E.164 phone number")}
 	}
 	if m.Code == "" || len(m.Code) > maxCodeLen {
-		return providers.Result{}, &providers.PermanentError{Reason: ReasonInvalidMessage,
+		return providers.Result{}, &providers.PermanentError{Reason: contract.ReasonInvalidMessage,
 			Err: fmt.Errorf("meta: the code must be 1 to %d characters", maxCodeLen)}
 	}
 	lang := p.LanguageCode(m.Locale)
@@ -378,28 +378,28 @@ func (p *Provider) failure(ctx context.Context, status int, raw []byte, lang str
 		apiErr.Details = clip(redact(er.Error.ErrorData.Details))
 		apiErr.FBTraceID = clip(er.Error.FBTraceID)
 	}
-	var e errorEntry
+	var e providers.ErrorRule
 	known := er.Error != nil
 	if known {
-		e, known = lookup(apiErr.Code)
+		e, known = errorTable().Lookup(apiErr.Code)
 	}
 	if !known {
 		// Not one of the documented codes: the HTTP status decides.
 		if status == http.StatusTooManyRequests || status == http.StatusRequestTimeout || status >= 500 || status < 400 {
 			return fmt.Errorf("meta: send: %w", apiErr)
 		}
-		return &providers.PermanentError{Reason: ReasonRejected, Err: apiErr}
+		return &providers.PermanentError{Reason: contract.ReasonProviderRejected, Err: apiErr}
 	}
-	if e.alert {
+	if e.Alert {
 		p.log.ErrorContext(ctx, "WhatsApp sends fail until an operator fixes the Meta setup; verifications fail over to the next channel",
-			"provider", Name, "reason", e.reason, "meta_code", apiErr.Code, "meta_subcode", apiErr.Subcode,
+			"provider", Name, "reason", e.Reason, "meta_code", apiErr.Code, "meta_subcode", apiErr.Subcode,
 			"template", p.cfg.TemplateName, "language", lang, "phone_number_id", p.cfg.PhoneNumberID,
 			"meta_message", apiErr.Message, "meta_details", apiErr.Details, "fbtrace_id", apiErr.FBTraceID)
 	}
-	if !e.permanent {
-		return fmt.Errorf("meta: send (%s): %w", e.reason, apiErr)
+	if !e.Permanent {
+		return fmt.Errorf("meta: send (%s): %w", e.Reason, apiErr)
 	}
-	return &providers.PermanentError{Reason: contract.FailureReason(e.reason), Err: apiErr}
+	return &providers.PermanentError{Reason: e.Reason, Err: apiErr}
 }
 
 // redactor returns a function that blanks the secrets of one send out of

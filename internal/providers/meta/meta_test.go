@@ -535,7 +535,7 @@ func TestErrorReason(t *testing.T) {
 	}
 	for _, tt := range tests {
 		reason, permanent := ErrorReason(tt.code)
-		if reason != tt.reason || permanent != tt.permanent {
+		if string(reason) != tt.reason || permanent != tt.permanent {
 			t.Errorf("ErrorReason(%d) = %q, %v; want %q, %v", tt.code, reason, permanent, tt.reason, tt.permanent)
 		}
 	}

@@ -97,7 +97,7 @@ func (p *Provider) Send(ctx context.Context, m providers.Message) (providers.Res
 	// message, then go through the same path as webhooks.
 	now := time.Now().UTC()
 	for _, o := range Script(m.Recipient.Phone, m.Channel) {
-		r := contract.Receipt{Provider: Name, MessageID: stored, Status: o.Status, Error: contract.FailureReason(o.Error), OccurredAt: now}
+		r := contract.Receipt{Provider: Name, MessageID: stored, Status: o.Status, Error: o.Error, OccurredAt: now}
 		if err := p.receipts.Ingest(ctx, r); err != nil {
 			return providers.Result{}, fmt.Errorf("sandbox: receipt: %w", err)
 		}
@@ -108,7 +108,7 @@ func (p *Provider) Send(ctx context.Context, m providers.Message) (providers.Res
 // Outcome is one scripted receipt.
 type Outcome struct {
 	Status contract.AttemptStatus
-	Error  string
+	Error  contract.FailureReason
 }
 
 // Script returns the receipts the sandbox sends for a message on ch to a
@@ -118,9 +118,9 @@ func Script(phone string, ch contract.Channel) []Outcome {
 	delivered := Outcome{Status: contract.AttemptDelivered}
 	switch {
 	case phone == PhoneEveryChannelFail:
-		return []Outcome{{Status: contract.AttemptFailed, Error: "sandbox_failure"}}
+		return []Outcome{{Status: contract.AttemptFailed, Error: contract.ReasonSandboxFailure}}
 	case phone == PhoneNotOnWhatsApp && ch == contract.ChannelWhatsApp:
-		return []Outcome{{Status: contract.AttemptFailed, Error: "not_on_whatsapp"}}
+		return []Outcome{{Status: contract.AttemptFailed, Error: contract.ReasonNotOnWhatsApp}}
 	case phone == PhoneWhatsAppSilent && ch == contract.ChannelWhatsApp:
 		return []Outcome{sent}
 	}

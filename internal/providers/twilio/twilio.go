@@ -200,10 +200,10 @@ func (p *Provider) params(m providers.Message) (*api.CreateMessageParams, error)
 			return nil, notConfigured(m.Channel)
 		}
 		if !isE164(m.To) {
-			return nil, &providers.PermanentError{Reason: ReasonInvalidNumber, Err: errors.New("twilio: sms destination is not an E.164 number")}
+			return nil, &providers.PermanentError{Reason: contract.ReasonInvalidNumber, Err: errors.New("twilio: sms destination is not an E.164 number")}
 		}
 		if m.Text == "" {
-			return nil, &providers.PermanentError{Reason: ReasonInvalidMessage, Err: errors.New("twilio: sms message without text")}
+			return nil, &providers.PermanentError{Reason: contract.ReasonInvalidMessage, Err: errors.New("twilio: sms message without text")}
 		}
 		params.SetTo(m.To).SetBody(m.Text)
 		if p.cfg.MessagingServiceSID != "" {
@@ -216,10 +216,10 @@ func (p *Provider) params(m providers.Message) (*api.CreateMessageParams, error)
 			return nil, notConfigured(m.Channel)
 		}
 		if !isE164(m.To) {
-			return nil, &providers.PermanentError{Reason: ReasonInvalidNumber, Err: errors.New("twilio: whatsapp destination is not an E.164 number")}
+			return nil, &providers.PermanentError{Reason: contract.ReasonInvalidNumber, Err: errors.New("twilio: whatsapp destination is not an E.164 number")}
 		}
 		if m.Code == "" {
-			return nil, &providers.PermanentError{Reason: ReasonInvalidMessage, Err: errors.New("twilio: whatsapp message without a code")}
+			return nil, &providers.PermanentError{Reason: contract.ReasonInvalidMessage, Err: errors.New("twilio: whatsapp message without a code")}
 		}
 		vars, err := json.Marshal(map[string]string{"1": m.Code})
 		if err != nil {
@@ -234,7 +234,7 @@ func (p *Provider) params(m providers.Message) (*api.CreateMessageParams, error)
 			params.SetMessagingServiceSid(p.cfg.MessagingServiceSID)
 		}
 	default:
-		return nil, &providers.PermanentError{Reason: ReasonChannelNotSupported, Err: fmt.Errorf("twilio: channel %q not supported", m.Channel)}
+		return nil, &providers.PermanentError{Reason: contract.ReasonChannelNotSupported, Err: fmt.Errorf("twilio: channel %q not supported", m.Channel)}
 	}
 	return params, nil
 }
@@ -242,7 +242,7 @@ func (p *Provider) params(m providers.Message) (*api.CreateMessageParams, error)
 // notConfigured is the error of a channel Twilio could serve but whose
 // sender is not configured.
 func notConfigured(ch contract.Channel) error {
-	return &providers.PermanentError{Reason: ReasonChannelNotConfigured, Err: fmt.Errorf("%w: twilio %s", providers.ErrNotConfigured, ch)}
+	return &providers.PermanentError{Reason: contract.ReasonChannelNotConfigured, Err: fmt.Errorf("%w: twilio %s", providers.ErrNotConfigured, ch)}
 }
 
 // isSID reports whether s is a Twilio SID with prefix: two letters and 32

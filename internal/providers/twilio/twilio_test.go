@@ -442,7 +442,7 @@ func TestErrorReason(t *testing.T) {
 	}
 	for _, tc := range cases {
 		reason, permanent := ErrorReason(tc.code)
-		if reason != tc.reason || permanent != tc.permanent {
+		if string(reason) != tc.reason || permanent != tc.permanent {
 			t.Errorf("ErrorReason(%d) = %q, %v; want %q, %v", tc.code, reason, permanent, tc.reason, tc.permanent)
 		}
 	}
