@@ -4,6 +4,9 @@ import "testing"
 
 func TestOrFillsUnsetFields(t *testing.T) {
 	d := Default()
+	if d != (Limits{5, 20, 20, 600, 10, 30}) {
+		t.Fatalf("defaults %+v", d)
+	}
 	got := Limits{PerTenantMinute: 7, PrefixBurst: -1}.Or(d)
 	want := d
 	want.PerTenantMinute = 7

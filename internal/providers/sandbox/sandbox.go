@@ -16,7 +16,6 @@ import (
 	"github.com/veriflow/veriflow/internal/mask"
 	"github.com/veriflow/veriflow/internal/otp"
 	"github.com/veriflow/veriflow/internal/providers"
-	"github.com/veriflow/veriflow/internal/store"
 )
 
 // Name is the provider name of sandbox messages and receipts.
@@ -40,25 +39,36 @@ func Scripted(phone string) bool {
 	return false
 }
 
-// Store is the part of the store the sandbox needs.
-type Store interface {
-	InsertSandboxMessage(ctx context.Context, m store.SandboxMessage) (string, bool, error)
+// Message is one sandbox message to keep. SealedBody is its Body, sealed
+// with the code secret under the message's ID.
+type Message struct {
+	ID             string
+	TenantID       string
+	VerificationID string
+	IdempotencyKey string
+	Channel        contract.Channel
+	ToHash         []byte
+	ToMasked       string
+	SealedBody     []byte
 }
 
-// Ingester takes receipts (the receipts service).
-type Ingester interface {
-	Ingest(ctx context.Context, r contract.Receipt) error
+// Store keeps sandbox messages (the store, through an adapter).
+type Store interface {
+	// SaveMessage stores m and returns its id; a message already stored
+	// under m's idempotency key (a retried send) is kept, and its id
+	// returned.
+	SaveMessage(ctx context.Context, m Message) (string, error)
 }
 
 // Provider is the sandbox provider.
 type Provider struct {
 	store    Store
 	secrets  *otp.Secrets
-	receipts Ingester
+	receipts providers.Ingester
 }
 
 // New returns a sandbox provider.
-func New(s Store, secrets *otp.Secrets, receipts Ingester) *Provider {
+func New(s Store, secrets *otp.Secrets, receipts providers.Ingester) *Provider {
 	return &Provider{store: s, secrets: secrets, receipts: receipts}
 }
 
@@ -85,7 +95,7 @@ func (p *Provider) Send(ctx context.Context, m providers.Message) (providers.Res
 	}
 	// A retried send finds its message again (same idempotency key) and
 	// stores its receipts again, which the receipts path deduplicates.
-	stored, _, err := p.store.InsertSandboxMessage(ctx, store.SandboxMessage{
+	stored, err := p.store.SaveMessage(ctx, Message{
 		ID: id, TenantID: m.TenantID, VerificationID: m.VerificationID, IdempotencyKey: m.IdempotencyKey,
 		Channel: m.Channel, ToHash: p.secrets.HashDestination(m.To), ToMasked: mask.Destination(m.To), SealedBody: sealed,
 	})

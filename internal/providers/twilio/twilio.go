@@ -37,6 +37,8 @@ type Config struct {
 	// AccountSID (AC…) and AuthToken are the account's credentials.
 	AccountSID string
 	AuthToken  string
+	// AuthTokenSecondary is accepted on webhooks too, during a rotation.
+	AuthTokenSecondary string
 	// SMS: MessagingServiceSID (preferred) or From (E.164).
 	MessagingServiceSID string
 	From                string
@@ -64,8 +66,9 @@ func (c Config) whatsAppEnabled() bool {
 	return c.ContentSID != "" && (c.WhatsAppFrom != "" || c.MessagingServiceSID != "")
 }
 
-// validate reports the first problem of c. It never quotes the auth token.
-func (c Config) validate() error {
+// Validate reports the problems of c as a sender configuration. It never
+// quotes the auth token.
+func (c Config) Validate() error {
 	var errs []error
 	if !isSID(c.AccountSID, "AC") {
 		errs = append(errs, errors.New("AccountSID must match ^AC[0-9a-fA-F]{32}$"))
@@ -122,7 +125,7 @@ var _ providers.Provider = (*Provider)(nil)
 
 // New validates cfg and returns the Twilio provider.
 func New(cfg Config) (*Provider, error) {
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	hc := cfg.HTTPClient
