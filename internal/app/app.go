@@ -132,7 +132,7 @@ func (a *App) RunWorker(ctx context.Context) error {
 	sb := sandbox.New(sandboxStore{a.Store}, a.Secrets, rs)
 	// Receipts that could not be signalled (Temporal unreachable, a crash
 	// between storing and signalling) are signalled again by the relay.
-	go receipts.NewRelay(a.Store, rs, a.Log).Run(ctx, 5*time.Second)
+	go every(ctx, 5*time.Second, receipts.NewRelay(a.Store, rs, a.Log).Tick)
 	// Outbound events whose delivery workflow could not be started are
 	// started by their relay.
 	go every(ctx, 10*time.Second, func(ctx context.Context) {

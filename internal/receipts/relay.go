@@ -48,20 +48,11 @@ func (r *Relay) Once(ctx context.Context) (int, error) {
 	return len(stranded), nil
 }
 
-// Run calls Once every interval until ctx is done, and logs what it did.
-func (r *Relay) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if n, err := r.Once(ctx); err != nil {
-			r.log.WarnContext(ctx, "receipt relay", "error", err)
-		} else if n > 0 {
-			r.log.InfoContext(ctx, "receipt relay signalled stranded receipts", "count", n)
-		}
+// Tick runs Once and logs what it did; the worker calls it periodically.
+func (r *Relay) Tick(ctx context.Context) {
+	if n, err := r.Once(ctx); err != nil {
+		r.log.WarnContext(ctx, "receipt relay", "error", err)
+	} else if n > 0 {
+		r.log.InfoContext(ctx, "receipt relay signalled stranded receipts", "count", n)
 	}
 }

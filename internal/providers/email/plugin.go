@@ -13,10 +13,14 @@ func Plugin() providers.Plugin {
 	return providers.Plugin{
 		Name:     Name,
 		Channels: []contract.Channel{contract.ChannelEmail},
-		Load: func(get func(string) string) (providers.Settings, error) {
-			return ConfigFromEnv(get)
-		},
+		Load:     load,
 	}
+}
+
+// load is the plug-in's Load.
+func load(get func(string) string) (providers.Settings, error) {
+	c, err := ConfigFromEnv(get)
+	return c, err
 }
 
 // ConfigFromEnv reads the SMTP_* variables with get: SMTP_TLS defaults to

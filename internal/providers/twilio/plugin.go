@@ -13,11 +13,12 @@ func Plugin() providers.Plugin {
 	return providers.Plugin{
 		Name:     Name,
 		Channels: []contract.Channel{contract.ChannelWhatsApp, contract.ChannelSMS},
-		Load: func(get func(string) string) (providers.Settings, error) {
-			return ConfigFromEnv(get), nil
-		},
+		Load:     load,
 	}
 }
+
+// load is the plug-in's Load.
+func load(get func(string) string) (providers.Settings, error) { return ConfigFromEnv(get), nil }
 
 // ConfigFromEnv reads the TWILIO_* variables with get. The sender's
 // settings are validated when it is built (Validate).
