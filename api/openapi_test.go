@@ -183,7 +183,7 @@ var codecPaths = []string{"/codec/encode", "/codec/decode"}
 func routerOperations(t *testing.T) map[string]bool {
 	t.Helper()
 	// Zero deps suffice to list routes; Codec must be set for its route.
-	s := New(Deps{Codec: http.NotFoundHandler(), MetricsHandler: http.NotFoundHandler(), Log: slog.New(slog.DiscardHandler)})
+	s := New(Deps{Webhooks: testWebhooks(), Codec: http.NotFoundHandler(), MetricsHandler: http.NotFoundHandler(), Log: slog.New(slog.DiscardHandler)})
 	ops := map[string]bool{}
 	sawCodec := false
 	for _, r := range s.engine.Routes() {
@@ -634,7 +634,7 @@ func TestOpenAPIResponsesMatch(t *testing.T) {
 // Temporal through the real router and validates the answers.
 func TestOpenAPIRouterResponses(t *testing.T) {
 	v := newSpecValidator(t)
-	s := New(Deps{Log: slog.New(slog.DiscardHandler)})
+	s := New(Deps{Webhooks: testWebhooks(), Log: slog.New(slog.DiscardHandler)})
 	do := func(method, path string, hdr ...string) *httptest.ResponseRecorder {
 		t.Helper()
 		r := httptest.NewRequest(method, path, nil)

@@ -28,6 +28,8 @@ const (
 	ReasonFailed FailureReason = "failed"
 	// ReasonUndelivered: an "undelivered" receipt that gave no reason.
 	ReasonUndelivered FailureReason = "undelivered"
+	// ReasonSandboxFailure: the sandbox's scripted failure (test mode only).
+	ReasonSandboxFailure FailureReason = "sandbox_failure"
 	// ReasonInvalidNumber: not a valid phone number for the provider.
 	ReasonInvalidNumber FailureReason = "invalid_number"
 	// ReasonInvalidDestination: the provider refused the destination.
@@ -134,6 +136,7 @@ var FailureReasons = []FailureReason{
 	ReasonInvalidMessage,
 	ReasonFailed,
 	ReasonUndelivered,
+	ReasonSandboxFailure,
 	ReasonInvalidNumber,
 	ReasonInvalidDestination,
 	ReasonInvalidAddress,

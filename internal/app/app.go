@@ -25,17 +25,12 @@ import (
 	"github.com/veriflow/veriflow/api"
 	"github.com/veriflow/veriflow/internal/codec"
 	"github.com/veriflow/veriflow/internal/config"
-	"github.com/veriflow/veriflow/internal/contract"
 	"github.com/veriflow/veriflow/internal/events/delivery"
 	"github.com/veriflow/veriflow/internal/evidence"
 	"github.com/veriflow/veriflow/internal/guard"
 	"github.com/veriflow/veriflow/internal/metrics"
 	"github.com/veriflow/veriflow/internal/otp"
-	"github.com/veriflow/veriflow/internal/providers"
-	"github.com/veriflow/veriflow/internal/providers/email"
-	"github.com/veriflow/veriflow/internal/providers/meta"
 	"github.com/veriflow/veriflow/internal/providers/sandbox"
-	"github.com/veriflow/veriflow/internal/providers/twilio"
 	"github.com/veriflow/veriflow/internal/receipts"
 	"github.com/veriflow/veriflow/internal/store"
 	"github.com/veriflow/veriflow/worker"
@@ -135,16 +130,10 @@ func (a *App) Close() {
 // gracefully (running activities are allowed to finish).
 func (a *App) RunWorker(ctx context.Context) error {
 	rs := receipts.New(a.Store, a.Temporal, a.Log)
-	sb := sandbox.New(a.Store, a.Secrets, rs)
+	sb := sandbox.New(sandboxStore{a.Store}, a.Secrets, rs)
 	// Receipts that could not be signalled (Temporal unreachable, a crash
 	// between storing and signalling) are signalled again by the relay.
-	go every(ctx, 5*time.Second, func(ctx context.Context) {
-		if n, err := rs.Relay(ctx); err != nil {
-			a.Log.WarnContext(ctx, "receipt relay", "error", err)
-		} else if n > 0 {
-			a.Log.InfoContext(ctx, "receipt relay signalled stranded receipts", "count", n)
-		}
-	})
+	go every(ctx, 5*time.Second, receipts.NewRelay(a.Store, rs, a.Log).Tick)
 	// Outbound events whose delivery workflow could not be started are
 	// started by the events relay.
 	go every(ctx, 10*time.Second, func(ctx context.Context) {
@@ -180,81 +169,9 @@ func (a *App) RunWorker(ctx context.Context) error {
 	return nil
 }
 
-// Router builds the live providers the configuration enables and routes
-// channels to them; test mode goes to sb.
-func (a *App) Router(sb providers.Provider) (providers.Router, error) {
-	pc := a.Config.Providers
-	r := providers.Router{Sandbox: sb, Providers: map[string]providers.Provider{},
-		Channels: map[contract.Channel]string{}, Tenants: map[string]map[contract.Channel]string{}}
-	if pc.Twilio.Enabled() {
-		p, err := twilio.New(twilio.Config{
-			AccountSID: pc.Twilio.AccountSID, AuthToken: pc.Twilio.AuthToken,
-			MessagingServiceSID: pc.Twilio.MessagingServiceSID, From: pc.Twilio.From,
-			WhatsAppFrom: pc.Twilio.WhatsAppFrom, ContentSID: pc.Twilio.ContentSID,
-			StatusCallbackURL: callbackURL(pc.PublicBaseURL, "/webhooks/twilio/status"),
-			HTTPClient:        a.ProviderHTTPClient,
-		})
-		if err != nil {
-			return r, fmt.Errorf("twilio: %w", err)
-		}
-		r.Providers[config.ProviderTwilio] = p
-	}
-	if pc.Meta.Enabled() {
-		p, err := meta.New(meta.Config{
-			PhoneNumberID: pc.Meta.PhoneNumberID, AccessToken: pc.Meta.AccessToken, APIVersion: pc.Meta.APIVersion,
-			BaseURL: pc.Meta.BaseURL, TemplateName: pc.Meta.TemplateName,
-			AndroidPackageName: pc.Meta.AndroidPackageName, AndroidSignatureHash: pc.Meta.AndroidSignatureHash,
-			AppSecret: pc.Meta.AppSecret, VerifyToken: pc.Meta.VerifyToken, Log: a.Log,
-			HTTPClient: a.ProviderHTTPClient,
-		})
-		if err != nil {
-			return r, fmt.Errorf("meta: %w", err)
-		}
-		r.Providers[config.ProviderMeta] = p
-	}
-	if pc.SMTP.Enabled() {
-		p, err := email.New(email.Config{
-			Host: pc.SMTP.Host, Port: pc.SMTP.Port, Username: pc.SMTP.Username, Password: pc.SMTP.Password,
-			TLS: email.TLSMode(pc.SMTP.TLS), From: pc.SMTP.From, ReplyTo: pc.SMTP.ReplyTo,
-		})
-		if err != nil {
-			return r, fmt.Errorf("smtp: %w", err)
-		}
-		r.Providers[config.ProviderSMTP] = p
-	}
-	for ch, name := range pc.Channels {
-		r.Channels[contract.Channel(ch)] = name
-	}
-	for tenant, routes := range pc.Tenants {
-		r.Tenants[tenant] = map[contract.Channel]string{}
-		for ch, name := range routes {
-			r.Tenants[tenant][contract.Channel(ch)] = name
-		}
-	}
-	return r, nil
-}
-
-// callbackURL joins the public base URL and a webhook path ("" when no
-// public URL is configured: providers then send no callbacks).
-func callbackURL(base, path string) string {
-	if base == "" {
-		return ""
-	}
-	return base + path
-}
-
 // Handler returns the HTTP API, including the provider webhooks.
 func (a *App) Handler() http.Handler {
-	pc := a.Config.Providers
-	wh := api.Webhooks{
-		PublicBaseURL:   pc.PublicBaseURL,
-		MetaAppSecret:   pc.Meta.AppSecret,
-		MetaVerifyToken: pc.Meta.VerifyToken,
-		Receipts:        receipts.New(a.Store, a.Temporal, a.Log),
-	}
-	if pc.Twilio.Enabled() {
-		wh.Twilio = twilio.NewSignatureVerifier(pc.Twilio.AuthToken, pc.Twilio.AuthTokenSecondary)
-	}
+	wh := a.webhooks(receipts.New(a.Store, a.Temporal, a.Log))
 	if nets := a.Config.CodecTrustedNetworks; len(nets) > 0 {
 		if a.Config.CodecToken != "" {
 			a.Log.Warn("VERIFLOW_CODEC_TRUSTED_NETWORKS is ignored: VERIFLOW_CODEC_TOKEN is set")

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +9,8 @@ import (
 	"time"
 
 	"github.com/veriflow/veriflow/internal/policy"
+	"github.com/veriflow/veriflow/internal/providers/email"
+	"github.com/veriflow/veriflow/internal/providers/twilio"
 )
 
 func TestProviderRoutingDefaults(t *testing.T) {
@@ -24,11 +27,47 @@ func TestProviderRoutingDefaults(t *testing.T) {
 			t.Errorf("%s routed to %q, want %q", ch, c.Providers.Channels[ch], p)
 		}
 	}
-	if c.Providers.SMTP.Port != 465 {
-		t.Errorf("implicit TLS port %d", c.Providers.SMTP.Port)
+	if smtp, ok := c.Providers.Settings["smtp"].(email.Config); !ok || smtp.Port != 465 || !smtp.Enabled() {
+		t.Errorf("smtp settings %+v: want the implicit TLS port 465", c.Providers.Settings["smtp"])
+	}
+	if tw := c.Providers.Settings["twilio"]; tw == nil || !tw.Enabled() {
+		t.Errorf("twilio settings %+v: not enabled", tw)
 	}
 	if s := c.String(); strings.Contains(s, "tok") || strings.Contains(s, "EAA") {
 		t.Errorf("String leaks a provider secret: %s", s)
+	}
+}
+
+func TestProviderRoutingFallbacks(t *testing.T) {
+	for name, tc := range map[string]struct {
+		env  map[string]string
+		want map[string]string
+	}{
+		"whatsapp over twilio with a template": {
+			env:  map[string]string{"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "tok", "TWILIO_WHATSAPP_CONTENT_SID": "HX1"},
+			want: map[string]string{"whatsapp": "twilio", "sms": "twilio"},
+		},
+		"no whatsapp over twilio without a template": {
+			env:  map[string]string{"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "tok"},
+			want: map[string]string{"sms": "twilio"},
+		},
+		"explicit route wins": {
+			env: map[string]string{"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "tok", "TWILIO_WHATSAPP_CONTENT_SID": "HX1",
+				"META_PHONE_NUMBER_ID": "123", "META_ACCESS_TOKEN": "EAA", "VERIFLOW_CHANNEL_WHATSAPP": "twilio"},
+			want: map[string]string{"whatsapp": "twilio", "sms": "twilio"},
+		},
+		"nothing configured": {env: map[string]string{}, want: map[string]string{}},
+	} {
+		c, err := FromEnv(env(tc.env))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !maps.Equal(c.Providers.Channels, tc.want) {
+			t.Errorf("%s: channels %v, want %v", name, c.Providers.Channels, tc.want)
+		}
+		if len(c.Providers.Settings) != 3 {
+			t.Errorf("%s: settings of %d providers, want 3", name, len(c.Providers.Settings))
+		}
 	}
 }
 
@@ -58,7 +97,7 @@ func TestConfigFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Providers.Twilio.AccountSID != "ACfile" || c.HTTPAddr != "127.0.0.1:7000" || c.Providers.Tenants["acme"]["whatsapp"] != "twilio" {
+	if tw, _ := c.Providers.Settings["twilio"].(twilio.Config); tw.AccountSID != "ACfile" || c.HTTPAddr != "127.0.0.1:7000" || c.Providers.Tenants["acme"]["whatsapp"] != "twilio" {
 		t.Fatalf("file not merged under the environment: %+v", c)
 	}
 	if c.Policies.Resolve("acme", "signup", policy.Settings{}).Code.MaxChecks != 2 ||

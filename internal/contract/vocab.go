@@ -104,6 +104,8 @@ const (
 	ReasonFailed FailureReason = "failed"
 	// ReasonUndelivered: an "undelivered" receipt that gave no reason.
 	ReasonUndelivered FailureReason = "undelivered"
+	// ReasonSandboxFailure: the sandbox's scripted failure (test mode only).
+	ReasonSandboxFailure FailureReason = "sandbox_failure"
 
 	// The destination cannot receive on the channel.
 
@@ -211,6 +213,7 @@ const (
 var FailureReasons = []FailureReason{
 	ReasonTimeout, ReasonProviderTimeout, ReasonProviderError, ReasonNoDestination, ReasonAllChannelsFailed,
 	ReasonChannelNotConfigured, ReasonChannelNotSupported, ReasonInvalidMessage, ReasonFailed, ReasonUndelivered,
+	ReasonSandboxFailure,
 	ReasonInvalidNumber, ReasonInvalidDestination, ReasonInvalidAddress, ReasonInvalidRecipient,
 	ReasonNotAMobileNumber, ReasonNotOnWhatsApp, ReasonUnsubscribed, ReasonRecipientOptedOut,
 	ReasonRecipientRestricted, ReasonRecipientLimited, ReasonRecipientExperiment, ReasonRecipientNotAllowed,

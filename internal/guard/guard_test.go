@@ -320,19 +320,6 @@ func TestStoreErrors(t *testing.T) {
 	}
 }
 
-func TestLimitsDefaults(t *testing.T) {
-	d := DefaultLimits()
-	if d != (Limits{5, 20, 20, 600, 10, 30}) {
-		t.Fatalf("defaults %+v", d)
-	}
-	got := Limits{PerTenantMinute: 7, PrefixBurst: -1}.withDefaults()
-	want := d
-	want.PerTenantMinute = 7
-	if got != want {
-		t.Fatalf("withDefaults %+v, want %+v", got, want)
-	}
-}
-
 func TestNormIP(t *testing.T) {
 	for in, want := range map[string]string{
 		"192.0.2.1":             "192.0.2.1",

@@ -1,4 +1,4 @@
-// Package provider defines how Veriflow hands a message to a delivery
+// Package providers defines how Veriflow hands a message to a delivery
 // provider, and routes each channel to the provider that serves it.
 package providers
 

@@ -3,6 +3,12 @@
 // verification, signal the workflow. A receipt that races the send (its
 // message is not registered yet) stays stored and is signalled when the
 // send registers the message; a duplicate is stored once and applied once.
+//
+// The feature lives in this folder: the inbox (Service: Ingest, then
+// signal), the Relay (signal again the receipts that were stored but
+// never reached their workflow) and, in package intake, what every
+// provider webhook shares on its way in (body limit, answers, handing the
+// parsed receipts to the inbox, log).
 package receipts
 
 import (
@@ -10,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"go.temporal.io/api/serviceerror"
 
@@ -30,10 +35,9 @@ type Store interface {
 	UnappliedReceipts(ctx context.Context, provider, providerMessageID string) ([]contract.Receipt, error)
 	MarkReceiptApplied(ctx context.Context, id int64, verificationID string) error
 	AppendEvent(ctx context.Context, verificationID, tenantID string, e contract.Event) error
-	StrandedReceipts(ctx context.Context, olderThan time.Duration, limit int) ([]store.StrandedReceipt, error)
 }
 
-// Service ingests and applies receipts.
+// Service is the receipts inbox: it ingests and applies receipts.
 type Service struct {
 	store    Store
 	signaler Signaler
@@ -119,19 +123,4 @@ func (s *Service) deliver(ctx context.Context, verificationID, tenantID string, 
 	if err := s.store.MarkReceiptApplied(ctx, r.ID, verificationID); err != nil {
 		s.log.WarnContext(ctx, "mark receipt applied", "receipt_id", r.ID, "error", err)
 	}
-}
-
-// Relay signals the stored receipts whose message is known but which were
-// never applied — Temporal was unreachable, or a process died between
-// storing and signalling. The workflow ignores a receipt id it has seen, so
-// a receipt signalled twice is applied once. It returns how many it tried.
-func (s *Service) Relay(ctx context.Context) (int, error) {
-	stranded, err := s.store.StrandedReceipts(ctx, 2*time.Second, 500)
-	if err != nil {
-		return 0, fmt.Errorf("receipts: relay: %w", err)
-	}
-	for _, r := range stranded {
-		s.deliver(ctx, r.VerificationID, r.TenantID, r.Receipt)
-	}
-	return len(stranded), nil
 }

@@ -31,9 +31,6 @@ func (f *fakeStore) MarkReceiptApplied(_ context.Context, id int64, _ string) er
 	return nil
 }
 func (f *fakeStore) AppendEvent(context.Context, string, string, contract.Event) error { return nil }
-func (f *fakeStore) StrandedReceipts(context.Context, time.Duration, int) ([]store.StrandedReceipt, error) {
-	return nil, nil
-}
 
 type fakeSignaler struct{ statuses []contract.AttemptStatus }
 
@@ -64,5 +61,37 @@ func TestInformationalReceiptsAreStoredNotSignalled(t *testing.T) {
 	}
 	if len(st.applied) != 5 {
 		t.Fatalf("marked applied %v, want all 5 receipts", st.applied)
+	}
+}
+
+// strandedStore returns its stranded receipts once.
+type strandedStore struct{ stranded []store.StrandedReceipt }
+
+func (s *strandedStore) StrandedReceipts(context.Context, time.Duration, int) ([]store.StrandedReceipt, error) {
+	out := s.stranded
+	s.stranded = nil
+	return out, nil
+}
+
+// TestRelaySignalsStrandedReceipts: the relay signals each stranded
+// receipt to its verification and marks it applied.
+func TestRelaySignalsStrandedReceipts(t *testing.T) {
+	st, sig := &fakeStore{}, &fakeSignaler{}
+	relay := NewRelay(&strandedStore{stranded: []store.StrandedReceipt{
+		{Receipt: contract.Receipt{ID: 7, Provider: "p", MessageID: "m", Status: contract.AttemptFailed}, VerificationID: "vf_1", TenantID: "acme"},
+		{Receipt: contract.Receipt{ID: 8, Provider: "p", MessageID: "m", Status: contract.AttemptSent}, VerificationID: "vf_1", TenantID: "acme"},
+	}}, New(st, sig, slog.New(slog.DiscardHandler)), slog.New(slog.DiscardHandler))
+	n, err := relay.Once(t.Context())
+	if err != nil || n != 2 {
+		t.Fatalf("Once = %d, %v", n, err)
+	}
+	if len(sig.statuses) != 1 || sig.statuses[0] != contract.AttemptFailed {
+		t.Fatalf("signalled %v, want the failure only", sig.statuses)
+	}
+	if len(st.applied) != 2 || st.applied[0] != 7 || st.applied[1] != 8 {
+		t.Fatalf("applied %v", st.applied)
+	}
+	if n, err := relay.Once(t.Context()); err != nil || n != 0 {
+		t.Fatalf("second Once = %d, %v", n, err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/veriflow/veriflow/internal/config"
 	"github.com/veriflow/veriflow/internal/contract"
+	"github.com/veriflow/veriflow/internal/providers/email"
 )
 
 const root = "../.."
@@ -76,8 +77,8 @@ func interpolate(v string) string {
 	return strings.ReplaceAll(v, "$$", "$")
 }
 
-// readVars returns the environment variable names the config package reads:
-// its string literals named like Veriflow's variables (a literal ending in
+// readVars returns the environment variable names the config package and
+// the providers' plug-ins read: their string literals named like Veriflow's variables (a literal ending in
 // "_" is a prefix, e.g. VERIFLOW_CHANNEL_ + channel) plus the three read
 // under other names.
 func readVars(t *testing.T) (names map[string]bool, prefixes []string) {
@@ -87,6 +88,12 @@ func readVars(t *testing.T) (names map[string]bool, prefixes []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Each provider's plug-in reads its own variables.
+	plugins, err := filepath.Glob(filepath.Join(root, "internal", "providers", "*", "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, plugins...)
 	re := regexp.MustCompile(`"((?:VERIFLOW|TWILIO|META|SMTP)_[A-Z0-9_]*)"`)
 	for _, f := range files {
 		if strings.HasSuffix(f, "_test.go") {
@@ -105,7 +112,7 @@ func readVars(t *testing.T) (names map[string]bool, prefixes []string) {
 		}
 	}
 	if len(names) < 20 {
-		t.Fatalf("found only %d variable names in config/: the scan is broken", len(names))
+		t.Fatalf("found only %d variable names in config/ and providers/: the scan is broken", len(names))
 	}
 	return names, prefixes
 }
@@ -211,8 +218,8 @@ func TestVeriflowEnvironment(t *testing.T) {
 		if err := cfg.Validate(); err != nil {
 			t.Errorf("%s: Validate: %v", svc, err)
 		}
-		if cfg.Providers.Channels["email"] != config.ProviderSMTP || cfg.Providers.SMTP.Host != "mailpit" || cfg.Providers.SMTP.Port != 1025 {
-			t.Errorf("%s: email does not go to mailpit:1025: %+v", svc, cfg.Providers.SMTP)
+		if smtp, _ := cfg.Providers.Settings[email.Name].(email.Config); cfg.Providers.Channels["email"] != email.Name || smtp.Host != "mailpit" || smtp.Port != 1025 {
+			t.Errorf("%s: email does not go to mailpit:1025: %+v", svc, smtp)
 		}
 		if cfg.TemporalAddress != "temporal:7233" {
 			t.Errorf("%s: TEMPORAL_ADDRESS = %s", svc, cfg.TemporalAddress)

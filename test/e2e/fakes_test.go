@@ -16,6 +16,9 @@ import (
 	"sync"
 
 	"github.com/veriflow/veriflow/internal/config"
+	"github.com/veriflow/veriflow/internal/providers"
+	"github.com/veriflow/veriflow/internal/providers/meta"
+	"github.com/veriflow/veriflow/internal/providers/twilio"
 )
 
 // Provider credentials of the e2e deployment (fakes on loopback).
@@ -106,10 +109,12 @@ func (f *fakeProviders) metaSends() []map[string]any {
 func providerConfig(publicBaseURL, fakeURL string) config.Providers {
 	return config.Providers{
 		PublicBaseURL: publicBaseURL,
-		Twilio: config.Twilio{AccountSID: twilioAccountSID, AuthToken: twilioAuthToken, AuthTokenSecondary: twilioSecondary,
-			From: "+15005550006"},
-		Meta: config.Meta{PhoneNumberID: "1234567890", AccessToken: "EAAe2etoken", AppSecret: metaAppSecret,
-			VerifyToken: metaVerifyToken, TemplateName: "veriflow_code", BaseURL: fakeURL},
+		Settings: map[string]providers.Settings{
+			twilio.Name: twilio.Config{AccountSID: twilioAccountSID, AuthToken: twilioAuthToken, AuthTokenSecondary: twilioSecondary,
+				From: "+15005550006"},
+			meta.Name: meta.Config{PhoneNumberID: "1234567890", AccessToken: "EAAe2etoken", AppSecret: metaAppSecret,
+				VerifyToken: metaVerifyToken, TemplateName: "veriflow_code", BaseURL: fakeURL},
+		},
 		Channels: map[string]string{},
 		Tenants:  map[string]map[string]string{"initech": {"whatsapp": "meta", "sms": "twilio"}},
 	}

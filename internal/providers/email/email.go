@@ -196,12 +196,12 @@ func (p *Provider) Name() string { return Name }
 // code, subject or body, and shows the recipient masked.
 func (p *Provider) Send(ctx context.Context, m providers.Message) (providers.Result, error) {
 	if m.Channel != contract.ChannelEmail {
-		return providers.Result{}, &providers.PermanentError{Reason: ReasonChannelNotSupported,
+		return providers.Result{}, &providers.PermanentError{Reason: contract.ReasonChannelNotSupported,
 			Err: fmt.Errorf("email: channel %q not supported", m.Channel)}
 	}
 	to, err := mail.ParseAddress(m.To)
 	if err != nil {
-		return providers.Result{}, &providers.PermanentError{Reason: ReasonInvalidAddress,
+		return providers.Result{}, &providers.PermanentError{Reason: contract.ReasonInvalidAddress,
 			Err: sanitize(fmt.Errorf("email: invalid recipient address: %w", err), m)}
 	}
 	if m.Text == "" && m.HTML == "" {
@@ -229,7 +229,7 @@ func (p *Provider) Send(ctx context.Context, m providers.Message) (providers.Res
 		return providers.Result{MessageID: id}, nil
 	}
 	if reason, ok := permanent(err, auth); ok {
-		return providers.Result{}, &providers.PermanentError{Reason: contract.FailureReason(reason),
+		return providers.Result{}, &providers.PermanentError{Reason: reason,
 			Err: sanitize(fmt.Errorf("email: smtp refused: %w", err), m)}
 	}
 	if cerr := ctx.Err(); cerr != nil {

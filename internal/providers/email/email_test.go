@@ -71,13 +71,13 @@ func only(t *testing.T, ts *testServer) delivery {
 }
 
 // assertPermanent checks that err is a *providers.PermanentError with reason.
-func assertPermanent(t *testing.T, err error, reason string) {
+func assertPermanent(t *testing.T, err error, reason contract.FailureReason) {
 	t.Helper()
 	var perm *providers.PermanentError
 	if !errors.As(err, &perm) {
 		t.Fatalf("err = %v, want a permanent error %q", err, reason)
 	}
-	if string(perm.Reason) != reason {
+	if perm.Reason != reason {
 		t.Fatalf("reason = %q, want %q (err: %v)", perm.Reason, reason, err)
 	}
 }
@@ -376,7 +376,7 @@ func TestAuth(t *testing.T) {
 		p := newProvider(t, ts, creds("veriflow", "wrong"))
 		m := testMessage("ada@example.com")
 		_, err := p.Send(t.Context(), m)
-		assertPermanent(t, err, ReasonAuthFailed)
+		assertPermanent(t, err, contract.ReasonSMTPAuthFailed)
 		assertClean(t, err, m)
 		if strings.Contains(err.Error(), "wrong") {
 			t.Errorf("error %q shows the password", err)
@@ -389,13 +389,13 @@ func TestAuth(t *testing.T) {
 		ts := startServer(t, serverOptions{user: "veriflow", pass: "s3cret"})
 		p := newProvider(t, ts, nil)
 		_, err := p.Send(t.Context(), testMessage("ada@example.com"))
-		assertPermanent(t, err, ReasonAuthFailed) // 530 to MAIL FROM
+		assertPermanent(t, err, contract.ReasonSMTPAuthFailed) // 530 to MAIL FROM
 	})
 	t.Run("server offers no mechanism", func(t *testing.T) {
 		ts := startServer(t, serverOptions{user: "veriflow", pass: "s3cret", noAuth: true})
 		p := newProvider(t, ts, creds("veriflow", "s3cret"))
 		_, err := p.Send(t.Context(), testMessage("ada@example.com"))
-		assertPermanent(t, err, ReasonAuthFailed)
+		assertPermanent(t, err, contract.ReasonSMTPAuthFailed)
 	})
 }
 
@@ -404,7 +404,7 @@ func TestRecipientRejected(t *testing.T) {
 	p := newProvider(t, ts, nil)
 	m := testMessage(rcptUnknown + "@example.com")
 	_, err := p.Send(t.Context(), m)
-	assertPermanent(t, err, ReasonMailboxUnavailable)
+	assertPermanent(t, err, contract.ReasonMailboxUnavailable)
 	assertClean(t, err, m)
 	if !strings.Contains(err.Error(), "550") || !strings.Contains(err.Error(), "u***@example.com") {
 		t.Errorf("err = %q, want the reply code and the masked recipient", err)
@@ -415,7 +415,7 @@ func TestSenderRejected(t *testing.T) {
 	ts := startServer(t, serverOptions{rejectSender: true})
 	p := newProvider(t, ts, nil)
 	_, err := p.Send(t.Context(), testMessage("ada@example.com"))
-	assertPermanent(t, err, ReasonSenderRejected) // 553 to MAIL FROM
+	assertPermanent(t, err, contract.ReasonSenderRejected) // 553 to MAIL FROM
 }
 
 func TestRecipientTemporaryFailure(t *testing.T) {
@@ -435,7 +435,7 @@ func TestRejectionEchoingTheBodyIsRedacted(t *testing.T) {
 	p := newProvider(t, ts, nil)
 	m := testMessage(rcptEcho + "@example.com")
 	_, err := p.Send(t.Context(), m)
-	assertPermanent(t, err, ReasonMessageRejected)
+	assertPermanent(t, err, contract.ReasonMessageRejected)
 	assertClean(t, err, m)
 	if !strings.Contains(err.Error(), "[redacted]") || !strings.Contains(err.Error(), "e***@example.com") {
 		t.Errorf("err = %q, want the code redacted and the recipient masked", err)
@@ -517,7 +517,7 @@ func TestChannelNotSupported(t *testing.T) {
 	m := testMessage("ada@example.com")
 	m.Channel, m.To = contract.ChannelSMS, "+393331234567"
 	_, err := p.Send(t.Context(), m)
-	assertPermanent(t, err, ReasonChannelNotSupported)
+	assertPermanent(t, err, contract.ReasonChannelNotSupported)
 }
 
 func TestInvalidRecipient(t *testing.T) {
@@ -526,7 +526,7 @@ func TestInvalidRecipient(t *testing.T) {
 	for _, to := range []string{"", "not an address", "ada@example.com\r\nBcc: eve@example.com"} {
 		m := testMessage(to)
 		_, err := p.Send(t.Context(), m)
-		assertPermanent(t, err, ReasonInvalidAddress)
+		assertPermanent(t, err, contract.ReasonInvalidAddress)
 		assertClean(t, err, m)
 	}
 	if n := len(ts.deliveries()); n != 0 {
@@ -683,25 +683,25 @@ func TestNew(t *testing.T) {
 func TestReason(t *testing.T) {
 	for _, tc := range []struct {
 		code      int
-		reason    string
+		reason    contract.FailureReason
 		permanent bool
 	}{
-		{550, ReasonMailboxUnavailable, true},
-		{551, ReasonMailboxUnavailable, true},
-		{553, ReasonMailboxUnavailable, true},
-		{556, ReasonMailboxUnavailable, true},
-		{552, ReasonMessageRejected, true},
-		{554, ReasonMessageRejected, true},
-		{530, ReasonAuthFailed, true},
-		{535, ReasonAuthFailed, true},
-		{538, ReasonAuthFailed, true},
-		{500, ReasonRejected, true},
-		{521, ReasonRejected, true},
-		{555, ReasonRejected, true},
-		{421, ReasonTemporaryFailure, false},
-		{450, ReasonTemporaryFailure, false},
-		{451, ReasonTemporaryFailure, false},
-		{452, ReasonTemporaryFailure, false},
+		{550, contract.ReasonMailboxUnavailable, true},
+		{551, contract.ReasonMailboxUnavailable, true},
+		{553, contract.ReasonMailboxUnavailable, true},
+		{556, contract.ReasonMailboxUnavailable, true},
+		{552, contract.ReasonMessageRejected, true},
+		{554, contract.ReasonMessageRejected, true},
+		{530, contract.ReasonSMTPAuthFailed, true},
+		{535, contract.ReasonSMTPAuthFailed, true},
+		{538, contract.ReasonSMTPAuthFailed, true},
+		{500, contract.ReasonSMTPRejected, true},
+		{521, contract.ReasonSMTPRejected, true},
+		{555, contract.ReasonSMTPRejected, true},
+		{421, contract.ReasonTemporaryFailure, false},
+		{450, contract.ReasonTemporaryFailure, false},
+		{451, contract.ReasonTemporaryFailure, false},
+		{452, contract.ReasonTemporaryFailure, false},
 		{250, "", false},
 		{354, "", false},
 		{0, "", false},

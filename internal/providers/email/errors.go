@@ -12,35 +12,21 @@ import (
 	gomail "github.com/wneessen/go-mail"
 	"github.com/wneessen/go-mail/smtp"
 
+	"github.com/veriflow/veriflow/internal/contract"
 	"github.com/veriflow/veriflow/internal/mask"
 	"github.com/veriflow/veriflow/internal/providers"
 )
 
-// Stable reasons of the *providers.PermanentError values returned by Send,
-// and of Reason.
-const (
-	// ReasonMailboxUnavailable: the recipient's mailbox does not exist or
-	// does not accept mail (550, 551, 553, 556).
-	ReasonMailboxUnavailable = "mailbox_unavailable"
-	// ReasonMessageRejected: the server refused this message (552, 554:
-	// policy, spam, size).
-	ReasonMessageRejected = "message_rejected"
-	// ReasonAuthFailed: SMTP authentication failed or is required (530,
-	// 534, 535, 538, any 5xx to AUTH, no usable AUTH mechanism). A
-	// misconfiguration of Veriflow: retrying does not help.
-	ReasonAuthFailed = "smtp_auth_failed"
-	// ReasonSenderRejected: the server refused the From address (a
-	// mailbox_unavailable reply to MAIL FROM).
-	ReasonSenderRejected = "sender_rejected"
-	// ReasonRejected: any other permanent (5xx) reply.
-	ReasonRejected = "smtp_rejected"
-	// ReasonTemporaryFailure: a transient (4xx) reply; never permanent.
-	ReasonTemporaryFailure = "temporary_failure"
-	// ReasonInvalidAddress: Message.To is not an email address.
-	ReasonInvalidAddress = "invalid_address"
-	// ReasonChannelNotSupported: the message is not for the email channel.
-	ReasonChannelNotSupported = "channel_not_supported"
-)
+// replyTable returns the table of SMTP reply codes (Reason documents it).
+func replyTable() providers.ErrorTable {
+	return providers.ErrorTable{
+		{Codes: []int{550, 551, 553, 556}, Reason: contract.ReasonMailboxUnavailable, Permanent: true},
+		{Codes: []int{552, 554}, Reason: contract.ReasonMessageRejected, Permanent: true},
+		{Codes: []int{530, 534, 535, 538}, Reason: contract.ReasonSMTPAuthFailed, Permanent: true},
+		{Min: 500, Max: 599, Reason: contract.ReasonSMTPRejected, Permanent: true},
+		{Min: 400, Max: 499, Reason: contract.ReasonTemporaryFailure},
+	}
+}
 
 // Reason maps an SMTP reply code to a stable reason and tells whether it
 // is permanent, i.e. whether sending the same message again is pointless:
@@ -57,34 +43,30 @@ const (
 // Veriflow's own sender address and is reported as sender_rejected. Any
 // 5xx reply to AUTH is smtp_auth_failed. Replies before AUTH (greeting,
 // EHLO, STARTTLS) are connection problems and never permanent.
-func Reason(code int) (reason string, permanent bool) {
-	switch {
-	case code == 550, code == 551, code == 553, code == 556:
-		return ReasonMailboxUnavailable, true
-	case code == 552, code == 554:
-		return ReasonMessageRejected, true
-	case code == 530, code == 534, code == 535, code == 538:
-		return ReasonAuthFailed, true
-	case code >= 500 && code <= 599:
-		return ReasonRejected, true
-	case code >= 400 && code <= 499:
-		return ReasonTemporaryFailure, false
-	default:
-		return "", false
-	}
+//
+// The reasons are contract.ReasonMailboxUnavailable (the mailbox does not
+// exist or takes no mail), contract.ReasonMessageRejected (policy, spam,
+// size), contract.ReasonSMTPAuthFailed (a misconfiguration of Veriflow:
+// retrying does not help), contract.ReasonSMTPRejected,
+// contract.ReasonTemporaryFailure, and, from Send,
+// contract.ReasonSenderRejected, contract.ReasonInvalidAddress (Message.To
+// is not an email address) and contract.ReasonChannelNotSupported.
+func Reason(code int) (reason contract.FailureReason, permanent bool) {
+	r, _ := replyTable().Lookup(code)
+	return r.Reason, r.Permanent
 }
 
 // permanent tells whether err, returned by go-mail for a message that was
 // not accepted, is a permanent failure, and its reason. auth is the
 // authenticator of the Send, nil without AUTH.
-func permanent(err error, auth *authenticator) (string, bool) {
+func permanent(err error, auth *authenticator) (contract.FailureReason, bool) {
 	var se *gomail.SendError
 	if errors.As(err, &se) {
 		// MAIL FROM, RCPT TO, DATA or the end of DATA: go-mail keeps
 		// the server's reply code.
 		reason, perm := Reason(se.ErrorCode())
-		if perm && reason == ReasonMailboxUnavailable && se.Reason == gomail.ErrSMTPMailFrom {
-			reason = ReasonSenderRejected
+		if perm && reason == contract.ReasonMailboxUnavailable && se.Reason == gomail.ErrSMTPMailFrom {
+			reason = contract.ReasonSenderRejected
 		}
 		return reason, perm
 	}
@@ -95,11 +77,11 @@ func permanent(err error, auth *authenticator) (string, bool) {
 	// AUTH is the last step before sending: it failed.
 	var tpe *textproto.Error
 	if errors.As(err, &tpe) {
-		return ReasonAuthFailed, tpe.Code >= 500 && tpe.Code <= 599
+		return contract.ReasonSMTPAuthFailed, tpe.Code >= 500 && tpe.Code <= 599
 	}
 	var nm *noMechanismError
 	if errors.As(err, &nm) || errors.Is(err, smtp.ErrUnencrypted) || errors.Is(err, smtp.ErrWrongHostname) {
-		return ReasonAuthFailed, true
+		return contract.ReasonSMTPAuthFailed, true
 	}
 	return "", false
 }

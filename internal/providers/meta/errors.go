@@ -1,151 +1,75 @@
 package meta
 
-// Reasons of the failures Send and ParseWebhook report. They are stable,
-// client-safe codes (provider.PermanentError.Reason, contract.Receipt.Error).
-const (
-	ReasonNotOnWhatsApp       = "not_on_whatsapp"
-	ReasonInvalidDestination  = "invalid_destination"
-	ReasonRecipientNotAllowed = "recipient_not_allowed"
-	ReasonRecipientLimited    = "recipient_limited"
-	ReasonRecipientOptedOut   = "recipient_opted_out"
-	ReasonRecipientExperiment = "recipient_in_experiment"
-	ReasonUnsupportedMessage  = "unsupported_message"
-	ReasonOutsideWindow       = "outside_session_window"
-	ReasonCountryRestricted   = "country_restricted"
-	ReasonTemplateMissing     = "template_missing"
-	ReasonTemplateMismatch    = "template_mismatch"
-	ReasonTemplatePaused      = "template_paused"
-	ReasonTemplateDisabled    = "template_disabled"
-	ReasonAuth                = "provider_auth"
-	ReasonConfig              = "provider_config"
-	ReasonAccountRestricted   = "account_restricted"
-	ReasonAccountPayment      = "account_payment_issue"
-	ReasonRejected            = "provider_rejected"
-	ReasonRateLimited         = "rate_limited"
-	ReasonProviderError       = "provider_error"
-	ReasonProviderUnavailable = "provider_unavailable"
-	ReasonDeliveryFailed      = "delivery_failed"
-	ReasonChannelNotSupported = "channel_not_supported"
-	ReasonInvalidMessage      = "invalid_message"
+import (
+	"github.com/veriflow/veriflow/internal/contract"
+	"github.com/veriflow/veriflow/internal/providers"
 )
 
-// errorEntry is one row of the error table.
-type errorEntry struct {
-	reason    string
-	permanent bool
-	// alert: the WhatsApp setup is broken for every send, not this
-	// recipient; Send logs it at ERROR level for an operator.
-	alert bool
-}
-
-// lookup returns the error table entry of a WhatsApp Cloud API error code
-// (Graph API error.code, also statuses[].errors[].code in webhooks); false
-// for the codes Veriflow does not tell apart.
-func lookup(code int) (errorEntry, bool) {
-	transient := func(reason string) (errorEntry, bool) { return errorEntry{reason, false, false}, true }
-	recipient := func(reason string) (errorEntry, bool) { return errorEntry{reason, true, false}, true }
-	setup := func(reason string) (errorEntry, bool) { return errorEntry{reason, true, true}, true }
-	switch code {
-	// Transient: retry (rate limits, throttling, Meta-side outages).
-	case 1: // API Unknown
-		return transient(ReasonProviderError)
-	case 2: // API Service (temporary downtime / overload)
-		return transient(ReasonProviderUnavailable)
-	case 4: // API Too Many Calls (app-level)
-		return transient(ReasonRateLimited)
-	case 80007: // WABA rate limit
-		return transient(ReasonRateLimited)
-	case 130429: // Cloud API throughput reached
-		return transient(ReasonRateLimited)
-	case 131000: // Something went wrong
-		return transient(ReasonProviderError)
-	case 131016: // Service unavailable
-		return transient(ReasonProviderUnavailable)
-	case 131048: // Spam rate limit hit
-		return transient(ReasonRateLimited)
-	case 131056: // (Business, Consumer) pair rate limit
-		return transient(ReasonRateLimited)
-	case 131057: // Account in maintenance mode
-		return transient(ReasonProviderUnavailable)
-	case 133004: // Server temporarily unavailable
-		return transient(ReasonProviderUnavailable)
-
-	// Permanent, this recipient: fail over to the next channel.
-	case 131026: // Message undeliverable (not a WhatsApp user, old client, terms not accepted)
-		return recipient(ReasonNotOnWhatsApp)
-	case 131021: // Recipient cannot be sender
-		return recipient(ReasonInvalidDestination)
-	case 131030: // Recipient not in the allowed list (test number)
-		return recipient(ReasonRecipientNotAllowed)
-	case 131047: // Re-engagement: more than 24 h since the user's last reply
-		return recipient(ReasonOutsideWindow)
-	case 131049: // Not delivered to maintain healthy ecosystem engagement
-		return recipient(ReasonRecipientLimited)
-	case 131050: // User stopped receiving marketing messages
-		return recipient(ReasonRecipientOptedOut)
-	case 131051: // Unsupported message type
-		return recipient(ReasonUnsupportedMessage)
-	case 130472: // User's number is part of an experiment
-		return recipient(ReasonRecipientExperiment)
-	case 130497: // Business account restricted from messaging users in this country
-		return setup(ReasonCountryRestricted)
-
-	// Permanent, the setup: fail over, and alert an operator.
-	case 132000: // Template parameter count mismatch
-		return setup(ReasonTemplateMismatch)
-	case 132001: // Template does not exist (or not approved) in that language
-		return setup(ReasonTemplateMissing)
-	case 132005: // Template hydrated text too long
-		return setup(ReasonTemplateMismatch)
-	case 132007: // Template format character policy violated
-		return setup(ReasonTemplateMismatch)
-	case 132012: // Template parameter format mismatch
-		return setup(ReasonTemplateMismatch)
-	case 132015: // Template paused (low quality)
-		return setup(ReasonTemplatePaused)
-	case 132016: // Template disabled (low quality)
-		return setup(ReasonTemplateDisabled)
-	case 0: // AuthException
-		return setup(ReasonAuth)
-	case 3: // API Method (capability or permission)
-		return setup(ReasonAuth)
-	case 10: // Permission denied
-		return setup(ReasonAuth)
-	case 190: // Access token expired or invalid
-		return setup(ReasonAuth)
-	case 131005: // Access denied
-		return setup(ReasonAuth)
-	case 33: // Parameter value not valid (phone number id deleted or wrong)
-		return setup(ReasonConfig)
-	case 131037: // Display name needs approval
-		return setup(ReasonConfig)
-	case 131045: // Incorrect certificate (phone number registration)
-		return setup(ReasonConfig)
-	case 133010: // Phone number not registered
-		return setup(ReasonConfig)
-	case 368: // Temporarily blocked for policy violations
-		return setup(ReasonAccountRestricted)
-	case 131031: // Business account locked
-		return setup(ReasonAccountRestricted)
-	case 131042: // Business eligibility payment issue
-		return setup(ReasonAccountPayment)
-
-	// Permanent, the request: rejected as sent.
-	case 100: // Invalid parameter
-		return recipient(ReasonRejected)
-	case 131008: // Required parameter missing
-		return recipient(ReasonRejected)
-	case 131009: // Parameter value not valid
-		return recipient(ReasonRejected)
-
-		// lookup returns the table entry of code; codes 200 to 299 (API
-		// Permission) are provider_auth.
-
+// errorTable returns the Cloud API's error table (Graph API error.code,
+// also statuses[].errors[].code in webhooks); ErrorReason documents it.
+// Alert marks the codes that break the WhatsApp setup for every send, not
+// this recipient: Send logs them at ERROR level for an operator.
+func errorTable() providers.ErrorTable {
+	transient := func(r contract.FailureReason, codes ...int) providers.ErrorRule {
+		return providers.ErrorRule{Codes: codes, Reason: r}
 	}
-	if code >= 200 && code <= 299 { // API Permission
-		return setup(ReasonAuth)
+	recipient := func(r contract.FailureReason, codes ...int) providers.ErrorRule {
+		return providers.ErrorRule{Codes: codes, Reason: r, Permanent: true}
 	}
-	return errorEntry{}, false
+	setup := func(r contract.FailureReason, codes ...int) providers.ErrorRule {
+		return providers.ErrorRule{Codes: codes, Reason: r, Permanent: true, Alert: true}
+	}
+	return providers.ErrorTable{
+		// Transient: retry (rate limits, throttling, Meta-side outages).
+		// 1 API Unknown, 131000 something went wrong.
+		transient(contract.ReasonProviderError, 1, 131000),
+		// 2 API Service (temporary downtime / overload), 131016 service
+		// unavailable, 131057 account in maintenance mode, 133004 server
+		// temporarily unavailable.
+		transient(contract.ReasonProviderUnavailable, 2, 131016, 131057, 133004),
+		// 4 API Too Many Calls (app-level), 80007 WABA rate limit, 130429
+		// Cloud API throughput reached, 131048 spam rate limit hit, 131056
+		// (business, consumer) pair rate limit.
+		transient(contract.ReasonRateLimited, 4, 80007, 130429, 131048, 131056),
+
+		// Permanent, this recipient: fail over to the next channel.
+		// 131026 message undeliverable (not a WhatsApp user, old client,
+		// terms not accepted).
+		recipient(contract.ReasonNotOnWhatsApp, 131026),
+		recipient(contract.ReasonInvalidDestination, 131021),   // recipient cannot be sender
+		recipient(contract.ReasonRecipientNotAllowed, 131030),  // not in the test number's allowed list
+		recipient(contract.ReasonOutsideSessionWindow, 131047), // re-engagement: 24 h since the user's last reply
+		recipient(contract.ReasonRecipientLimited, 131049),     // healthy ecosystem engagement
+		recipient(contract.ReasonRecipientOptedOut, 131050),    // user stopped marketing messages
+		recipient(contract.ReasonUnsupportedMessage, 131051),   // unsupported message type
+		recipient(contract.ReasonRecipientExperiment, 130472),  // user's number is part of an experiment
+		setup(contract.ReasonCountryRestricted, 130497),        // business restricted from this country
+
+		// Permanent, the setup: fail over, and alert an operator.
+		// 132000 parameter count mismatch, 132005 hydrated text too long,
+		// 132007 format character policy, 132012 parameter format mismatch.
+		setup(contract.ReasonTemplateMismatch, 132000, 132005, 132007, 132012),
+		setup(contract.ReasonTemplateMissing, 132001),  // not existing (or approved) in that language
+		setup(contract.ReasonTemplatePaused, 132015),   // paused (low quality)
+		setup(contract.ReasonTemplateDisabled, 132016), // disabled (low quality)
+		// 0 AuthException, 3 API method (capability or permission), 10
+		// permission denied, 190 access token expired or invalid, 131005
+		// access denied; 200 to 299 API Permission.
+		setup(contract.ReasonProviderAuth, 0, 3, 10, 190, 131005),
+		{Min: 200, Max: 299, Reason: contract.ReasonProviderAuth, Permanent: true, Alert: true},
+		// 33 phone number id deleted or wrong, 131037 display name needs
+		// approval, 131045 incorrect certificate, 133010 phone number not
+		// registered.
+		setup(contract.ReasonProviderConfig, 33, 131037, 131045, 133010),
+		// 368 temporarily blocked for policy violations, 131031 business
+		// account locked.
+		setup(contract.ReasonAccountRestricted, 368, 131031),
+		setup(contract.ReasonAccountPayment, 131042), // business eligibility payment issue
+
+		// Permanent, the request: rejected as sent. 100 invalid parameter,
+		// 131008 required parameter missing, 131009 parameter value not valid.
+		recipient(contract.ReasonProviderRejected, 100, 131008, 131009),
+	}
 }
 
 // ErrorReason maps a WhatsApp Cloud API error code to Veriflow's reason
@@ -186,9 +110,9 @@ func lookup(code int) (errorEntry, bool) {
 //
 // (*) Send also logs these at ERROR level, with the template name and
 // language, since they fail every send until an operator acts.
-func ErrorReason(code int) (reason string, permanent bool) {
-	if e, ok := lookup(code); ok {
-		return e.reason, e.permanent
+func ErrorReason(code int) (reason contract.FailureReason, permanent bool) {
+	if r, ok := errorTable().Lookup(code); ok {
+		return r.Reason, r.Permanent
 	}
-	return ReasonRejected, true
+	return contract.ReasonProviderRejected, true
 }

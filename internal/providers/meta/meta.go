@@ -48,57 +48,6 @@ const maxCodeLen = 15
 // maxResponseBytes bounds how much of a Graph API response is read.
 const maxResponseBytes = 1 << 20
 
-// Config configures the WhatsApp Cloud API adapter.
-type Config struct {
-	// PhoneNumberID is the WhatsApp business phone number id (digits).
-	PhoneNumberID string
-	// AccessToken is the system user token, sent as a Bearer token.
-	AccessToken string
-	// APIVersion is the Graph API version; "" means DefaultAPIVersion.
-	APIVersion string
-	// BaseURL is the Graph API origin; "" means DefaultBaseURL. Tests point
-	// it at a mock.
-	BaseURL string
-	// TemplateName is an approved AUTHENTICATION template with a copy-code
-	// (or one-tap) button, in every language of LanguageCodes that is used.
-	TemplateName string
-	// LanguageCodes maps a Veriflow locale (m.Locale: en, it, ...) to the
-	// template's Meta language code. Entries override DefaultLanguageCodes;
-	// a locale found in neither uses the code of "en".
-	LanguageCodes map[string]string
-	// AndroidPackageName and AndroidSignatureHash, both set, make
-	// TemplateDefinition describe a one-tap autofill template (Android; other
-	// devices show the copy-code button). They do not change the send
-	// payload: one-tap is configured on the template. New validates them.
-	AndroidPackageName   string
-	AndroidSignatureHash string
-	// CodeExpirationMinutes, 1 to 90, adds the "This code expires in N
-	// minutes" footer to TemplateDefinition; 0 leaves it out.
-	CodeExpirationMinutes int
-	// AppSecret verifies X-Hub-Signature-256 on webhooks (VerifySignature).
-	AppSecret string
-	// VerifyToken answers the webhook's GET challenge (Challenge).
-	VerifyToken string
-	// HTTPClient sends the requests; nil means a client with a 10 s timeout.
-	HTTPClient *http.Client
-	// Log receives operator alerts (missing template, expired token, ...);
-	// nil discards them.
-	Log *slog.Logger
-}
-
-// DefaultLanguageCodes returns the default locale → Meta template language
-// code mapping: en→en_US, it→it, es→es, de→de, fr→fr, pt→pt_BR.
-func DefaultLanguageCodes() map[string]string {
-	return map[string]string{
-		"en": "en_US",
-		"it": "it",
-		"es": "es",
-		"de": "de",
-		"fr": "fr",
-		"pt": "pt_BR",
-	}
-}
-
 // Provider sends codes through the WhatsApp Cloud API.
 type Provider struct {
 	cfg      Config
@@ -110,51 +59,13 @@ type Provider struct {
 
 // New validates cfg and returns the provider.
 func New(cfg Config) (*Provider, error) {
-	if cfg.APIVersion == "" {
-		cfg.APIVersion = DefaultAPIVersion
-	}
-	if cfg.BaseURL == "" {
-		cfg.BaseURL = DefaultBaseURL
-	}
-	var errs []error
-	if !isDigits(cfg.PhoneNumberID) {
-		errs = append(errs, errors.New("PhoneNumberID must be the numeric phone number id"))
-	}
-	if strings.TrimSpace(cfg.AccessToken) == "" || strings.ContainsAny(cfg.AccessToken, " \t\r\n") {
-		errs = append(errs, errors.New("AccessToken is required and must not contain white space"))
-	}
-	if !validAPIVersion(cfg.APIVersion) {
-		errs = append(errs, fmt.Errorf("APIVersion %q is not like v23.0", cfg.APIVersion))
-	}
-	base, err := url.Parse(cfg.BaseURL)
-	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" || base.RawQuery != "" || base.Fragment != "" {
-		errs = append(errs, fmt.Errorf("BaseURL %q is not an http(s) origin", cfg.BaseURL))
-	}
-	if !validTemplateName(cfg.TemplateName) {
-		errs = append(errs, fmt.Errorf("TemplateName %q must be lowercase letters, digits and underscores", cfg.TemplateName))
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	langs := DefaultLanguageCodes()
 	for locale, code := range cfg.LanguageCodes {
-		if !validLanguageCode(code) {
-			errs = append(errs, fmt.Errorf("LanguageCodes[%q] = %q is not a Meta language code", locale, code))
-		}
 		langs[strings.ToLower(locale)] = code
-	}
-	if (cfg.AndroidPackageName == "") != (cfg.AndroidSignatureHash == "") {
-		errs = append(errs, errors.New("AndroidPackageName and AndroidSignatureHash go together"))
-	} else if cfg.AndroidPackageName != "" {
-		if !validAndroidPackage(cfg.AndroidPackageName) {
-			errs = append(errs, fmt.Errorf("AndroidPackageName %q is not an Android package name", cfg.AndroidPackageName))
-		}
-		if !validSignatureHash(cfg.AndroidSignatureHash) {
-			errs = append(errs, errors.New("AndroidSignatureHash must be the 11-character app signature hash"))
-		}
-	}
-	if cfg.CodeExpirationMinutes < 0 || cfg.CodeExpirationMinutes > 90 {
-		errs = append(errs, fmt.Errorf("CodeExpirationMinutes %d is not within 0 to 90", cfg.CodeExpirationMinutes))
-	}
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("meta: invalid config: %w", errors.Join(errs...))
 	}
 	client := cfg.HTTPClient
 	if client == nil {
@@ -246,71 +157,22 @@ type sendResponse struct {
 	} `json:"messages"`
 }
 
-type errorResponse struct {
-	Error *struct {
-		Message      string `json:"message"`
-		Type         string `json:"type"`
-		Code         int    `json:"code"`
-		ErrorSubcode int    `json:"error_subcode"`
-		FBTraceID    string `json:"fbtrace_id"`
-		ErrorData    struct {
-			Details string `json:"details"`
-		} `json:"error_data"`
-	} `json:"error"`
-}
-
-// APIError is an error answer of the Graph API. Message and Details have
-// the code, the token and the destination redacted.
-type APIError struct {
-	StatusCode int // HTTP status
-	Code       int // error.code; 0 when the body was not Meta's error JSON
-	Subcode    int // error.error_subcode
-	Type       string
-	Message    string
-	Details    string // error.error_data.details
-	FBTraceID  string
-}
-
-func (e *APIError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "meta: HTTP %d", e.StatusCode)
-	if e.Code != 0 {
-		fmt.Fprintf(&b, ": code %d", e.Code)
-		if e.Subcode != 0 {
-			fmt.Fprintf(&b, " subcode %d", e.Subcode)
-		}
-	}
-	if e.Type != "" {
-		b.WriteString(" (" + e.Type + ")")
-	}
-	if e.Message != "" {
-		b.WriteString(": " + e.Message)
-	}
-	if e.Details != "" {
-		b.WriteString(": " + e.Details)
-	}
-	if e.FBTraceID != "" {
-		b.WriteString(" [fbtrace_id " + e.FBTraceID + "]")
-	}
-	return b.String()
-}
-
 // Send implements providers.Provider: it sends m.Code through the
 // authentication template in the language of m.Locale. Failures that no
 // retry can fix are *providers.PermanentError (see ErrorReason); rate limits,
 // HTTP 429/5xx, network errors and timeouts are plain errors, to retry.
 func (p *Provider) Send(ctx context.Context, m providers.Message) (providers.Result, error) {
 	if m.Channel != contract.ChannelWhatsApp {
-		return providers.Result{}, &providers.PermanentError{Reason: ReasonChannelNotSupported,
+		return providers.Result{}, &providers.PermanentError{Reason: contract.ReasonChannelNotSupported,
 			Err: fmt.Errorf("meta: channel %q is not whatsapp", m.Channel)}
 	}
 	to := strings.TrimPrefix(strings.TrimSpace(m.To), "+")
 	if !isDigits(to) || len(to) < 7 || len(to) > 15 {
-		return providers.Result{}, &providers.PermanentError{Reason: ReasonInvalidDestination,
+		return providers.Result{}, &providers.PermanentError{Reason: contract.ReasonInvalidDestination,
 			Err: errors.New("meta: destination is not an E.164 phone number")}
 	}
 	if m.Code == "" || len(m.Code) > maxCodeLen {
-		return providers.Result{}, &providers.PermanentError{Reason: ReasonInvalidMessage,
+		return providers.Result{}, &providers.PermanentError{Reason: contract.ReasonInvalidMessage,
 			Err: fmt.Errorf("meta: the code must be 1 to %d characters", maxCodeLen)}
 	}
 	lang := p.LanguageCode(m.Locale)
@@ -364,62 +226,4 @@ func (p *Provider) request(to, code, lang string) sendRequest {
 			},
 		},
 	}
-}
-
-// failure turns a non-2xx answer into a permanent or a transient error.
-func (p *Provider) failure(ctx context.Context, status int, raw []byte, lang string, redact func(string) string) error {
-	apiErr := &APIError{StatusCode: status}
-	var er errorResponse
-	if json.Unmarshal(raw, &er) == nil && er.Error != nil {
-		apiErr.Code = er.Error.Code
-		apiErr.Subcode = er.Error.ErrorSubcode
-		apiErr.Type = clip(er.Error.Type)
-		apiErr.Message = clip(redact(er.Error.Message))
-		apiErr.Details = clip(redact(er.Error.ErrorData.Details))
-		apiErr.FBTraceID = clip(er.Error.FBTraceID)
-	}
-	var e errorEntry
-	known := er.Error != nil
-	if known {
-		e, known = lookup(apiErr.Code)
-	}
-	if !known {
-		// Not one of the documented codes: the HTTP status decides.
-		if status == http.StatusTooManyRequests || status == http.StatusRequestTimeout || status >= 500 || status < 400 {
-			return fmt.Errorf("meta: send: %w", apiErr)
-		}
-		return &providers.PermanentError{Reason: ReasonRejected, Err: apiErr}
-	}
-	if e.alert {
-		p.log.ErrorContext(ctx, "WhatsApp sends fail until an operator fixes the Meta setup; verifications fail over to the next channel",
-			"provider", Name, "reason", e.reason, "meta_code", apiErr.Code, "meta_subcode", apiErr.Subcode,
-			"template", p.cfg.TemplateName, "language", lang, "phone_number_id", p.cfg.PhoneNumberID,
-			"meta_message", apiErr.Message, "meta_details", apiErr.Details, "fbtrace_id", apiErr.FBTraceID)
-	}
-	if !e.permanent {
-		return fmt.Errorf("meta: send (%s): %w", e.reason, apiErr)
-	}
-	return &providers.PermanentError{Reason: contract.FailureReason(e.reason), Err: apiErr}
-}
-
-// redactor returns a function that blanks the secrets of one send out of
-// text Meta sends back.
-func redactor(secrets ...string) func(string) string {
-	return func(s string) string {
-		for _, v := range secrets {
-			if v != "" {
-				s = strings.ReplaceAll(s, v, "[redacted]")
-			}
-		}
-		return s
-	}
-}
-
-// clip bounds a string from the wire before it goes into an error or a log.
-func clip(s string) string {
-	const limit = 300
-	if len(s) <= limit {
-		return s
-	}
-	return strings.ToValidUTF8(s[:limit], "") + "…"
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/veriflow/veriflow/internal/contract"
 	"github.com/veriflow/veriflow/internal/providers"
+	"github.com/veriflow/veriflow/internal/providers/providerstest"
 )
 
 const (
@@ -510,35 +511,24 @@ func TestNewDoesNotAliasLanguageCodes(t *testing.T) {
 }
 
 func TestErrorReason(t *testing.T) {
-	tests := []struct {
-		code      int
-		reason    string
-		permanent bool
-	}{
-		{131026, "not_on_whatsapp", true},
-		{132001, "template_missing", true},
-		{131047, "outside_session_window", true},
-		{131051, "unsupported_message", true},
-		{131050, "recipient_opted_out", true},
-		{131049, "recipient_limited", true},
-		{130472, "recipient_in_experiment", true},
-		{131021, "invalid_destination", true},
-		{190, "provider_auth", true},
-		{250, "provider_auth", true},
-		{131042, "account_payment_issue", true},
-		{130429, "rate_limited", false},
-		{131048, "rate_limited", false},
-		{131056, "rate_limited", false},
-		{131000, "provider_error", false},
-		{2, "provider_unavailable", false},
-		{424242, "provider_rejected", true},
-	}
-	for _, tt := range tests {
-		reason, permanent := ErrorReason(tt.code)
-		if reason != tt.reason || permanent != tt.permanent {
-			t.Errorf("ErrorReason(%d) = %q, %v; want %q, %v", tt.code, reason, permanent, tt.reason, tt.permanent)
-		}
-	}
+	providerstest.CheckErrorTable(t, ErrorReason, `
+		131026 not_on_whatsapp yes
+		132001 template_missing yes
+		131047 outside_session_window yes
+		131051 unsupported_message yes
+		131050 recipient_opted_out yes
+		131049 recipient_limited yes
+		130472 recipient_in_experiment yes
+		131021 invalid_destination yes
+		190 provider_auth yes
+		250 provider_auth yes
+		131042 account_payment_issue yes
+		130429 rate_limited no
+		131048 rate_limited no
+		131056 rate_limited no
+		131000 provider_error no
+		2 provider_unavailable no
+		424242 provider_rejected yes`)
 }
 
 func TestTemplateDefinition(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/veriflow/veriflow/internal/contract"
 	"github.com/veriflow/veriflow/internal/prismtest"
 	"github.com/veriflow/veriflow/internal/providers"
 )
@@ -164,7 +165,7 @@ func TestPrismButtonIndexQuirk(t *testing.T) {
 	p := prismProvider(t, base, asSent)
 	_, err := p.Send(context.Background(), whatsAppMessage("en"))
 	var perm *providers.PermanentError
-	if !errors.As(err, &perm) || perm.Reason != ReasonRejected {
+	if !errors.As(err, &perm) || perm.Reason != contract.ReasonProviderRejected {
 		t.Fatalf("full payload: err = %v, want Prism's 422 as provider_rejected", err)
 	}
 	if len(asSent.statuses) != 1 || asSent.statuses[0] != http.StatusUnprocessableEntity ||

@@ -168,10 +168,9 @@ func receipt(s webhookStatus) (contract.Receipt, bool, error) {
 	}
 	r := contract.Receipt{Provider: Name, MessageID: s.ID, Status: st, OccurredAt: at}
 	if st == contract.AttemptFailed {
-		r.Error = ReasonDeliveryFailed
+		r.Error = contract.ReasonDeliveryFailed
 		if len(s.Errors) > 0 {
-			reason, _ := ErrorReason(s.Errors[0].Code)
-			r.Error = contract.FailureReason(reason)
+			r.Error, _ = ErrorReason(s.Errors[0].Code)
 		}
 	}
 	return r, true, nil

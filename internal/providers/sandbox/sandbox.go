@@ -16,7 +16,6 @@ import (
 	"github.com/veriflow/veriflow/internal/mask"
 	"github.com/veriflow/veriflow/internal/otp"
 	"github.com/veriflow/veriflow/internal/providers"
-	"github.com/veriflow/veriflow/internal/store"
 )
 
 // Name is the provider name of sandbox messages and receipts.
@@ -40,25 +39,36 @@ func Scripted(phone string) bool {
 	return false
 }
 
-// Store is the part of the store the sandbox needs.
-type Store interface {
-	InsertSandboxMessage(ctx context.Context, m store.SandboxMessage) (string, bool, error)
+// Message is one sandbox message to keep. SealedBody is its Body, sealed
+// with the code secret under the message's ID.
+type Message struct {
+	ID             string
+	TenantID       string
+	VerificationID string
+	IdempotencyKey string
+	Channel        contract.Channel
+	ToHash         []byte
+	ToMasked       string
+	SealedBody     []byte
 }
 
-// Ingester takes receipts (the receipts service).
-type Ingester interface {
-	Ingest(ctx context.Context, r contract.Receipt) error
+// Store keeps sandbox messages (the store, through an adapter).
+type Store interface {
+	// SaveMessage stores m and returns its id; a message already stored
+	// under m's idempotency key (a retried send) is kept, and its id
+	// returned.
+	SaveMessage(ctx context.Context, m Message) (string, error)
 }
 
 // Provider is the sandbox provider.
 type Provider struct {
 	store    Store
 	secrets  *otp.Secrets
-	receipts Ingester
+	receipts providers.Ingester
 }
 
 // New returns a sandbox provider.
-func New(s Store, secrets *otp.Secrets, receipts Ingester) *Provider {
+func New(s Store, secrets *otp.Secrets, receipts providers.Ingester) *Provider {
 	return &Provider{store: s, secrets: secrets, receipts: receipts}
 }
 
@@ -85,7 +95,7 @@ func (p *Provider) Send(ctx context.Context, m providers.Message) (providers.Res
 	}
 	// A retried send finds its message again (same idempotency key) and
 	// stores its receipts again, which the receipts path deduplicates.
-	stored, _, err := p.store.InsertSandboxMessage(ctx, store.SandboxMessage{
+	stored, err := p.store.SaveMessage(ctx, Message{
 		ID: id, TenantID: m.TenantID, VerificationID: m.VerificationID, IdempotencyKey: m.IdempotencyKey,
 		Channel: m.Channel, ToHash: p.secrets.HashDestination(m.To), ToMasked: mask.Destination(m.To), SealedBody: sealed,
 	})
@@ -97,7 +107,7 @@ func (p *Provider) Send(ctx context.Context, m providers.Message) (providers.Res
 	// message, then go through the same path as webhooks.
 	now := time.Now().UTC()
 	for _, o := range Script(m.Recipient.Phone, m.Channel) {
-		r := contract.Receipt{Provider: Name, MessageID: stored, Status: o.Status, Error: contract.FailureReason(o.Error), OccurredAt: now}
+		r := contract.Receipt{Provider: Name, MessageID: stored, Status: o.Status, Error: o.Error, OccurredAt: now}
 		if err := p.receipts.Ingest(ctx, r); err != nil {
 			return providers.Result{}, fmt.Errorf("sandbox: receipt: %w", err)
 		}
@@ -108,7 +118,7 @@ func (p *Provider) Send(ctx context.Context, m providers.Message) (providers.Res
 // Outcome is one scripted receipt.
 type Outcome struct {
 	Status contract.AttemptStatus
-	Error  string
+	Error  contract.FailureReason
 }
 
 // Script returns the receipts the sandbox sends for a message on ch to a
@@ -118,9 +128,9 @@ func Script(phone string, ch contract.Channel) []Outcome {
 	delivered := Outcome{Status: contract.AttemptDelivered}
 	switch {
 	case phone == PhoneEveryChannelFail:
-		return []Outcome{{Status: contract.AttemptFailed, Error: "sandbox_failure"}}
+		return []Outcome{{Status: contract.AttemptFailed, Error: contract.ReasonSandboxFailure}}
 	case phone == PhoneNotOnWhatsApp && ch == contract.ChannelWhatsApp:
-		return []Outcome{{Status: contract.AttemptFailed, Error: "not_on_whatsapp"}}
+		return []Outcome{{Status: contract.AttemptFailed, Error: contract.ReasonNotOnWhatsApp}}
 	case phone == PhoneWhatsAppSilent && ch == contract.ChannelWhatsApp:
 		return []Outcome{sent}
 	}

@@ -14,56 +14,48 @@ import (
 	"github.com/veriflow/veriflow/internal/providers"
 )
 
-// Stable, client-safe failure reasons: the Reason of a
-// *providers.PermanentError returned by Send, and the Error of a receipt.
-// ErrorReason documents which Twilio codes map to which reason.
-const (
-	// The destination cannot receive SMS.
-	ReasonInvalidNumber      = "invalid_number"       // 21211
-	ReasonNotAMobileNumber   = "not_a_mobile_number"  // 21614, 21635
-	ReasonUnsubscribed       = "unsubscribed"         // 21610 (STOP)
-	ReasonRegionNotPermitted = "region_not_permitted" // 21408
-	ReasonUnreachableRoute   = "unreachable_route"    // 21612
+// errorTable returns Twilio's error table (ErrorReason documents the
+// codes' meanings).
+func errorTable() providers.ErrorTable {
+	return providers.ErrorTable{
+		// The destination cannot receive SMS.
+		{Codes: []int{21211}, Reason: contract.ReasonInvalidNumber, Permanent: true},
+		{Codes: []int{21614, 21635}, Reason: contract.ReasonNotAMobileNumber, Permanent: true},
+		{Codes: []int{21610}, Reason: contract.ReasonUnsubscribed, Permanent: true},
+		{Codes: []int{21408}, Reason: contract.ReasonRegionNotPermitted, Permanent: true},
+		{Codes: []int{21612}, Reason: contract.ReasonUnreachableRoute, Permanent: true},
 
-	// The destination cannot receive on WhatsApp, or the template is wrong.
-	ReasonNotOnWhatsApp         = "not_on_whatsapp"        // 63003
-	ReasonInvalidRecipient      = "invalid_recipient"      // 63024
-	ReasonRecipientRestricted   = "recipient_restricted"   // 63032
-	ReasonOutsideSessionWindow  = "outside_session_window" // 63016
-	ReasonTemplateMisconfigured = "template_misconfigured" // 63027, 63028
+		// Our sender (or account) is wrong: no retry helps until an operator acts.
+		{Codes: []int{21212, 21606, 21608, 21659, 21660, 21661, 21910, 63007}, Reason: contract.ReasonSenderMisconfigured, Permanent: true},
+		{Codes: []int{30002}, Reason: contract.ReasonAccountSuspended, Permanent: true},
+		{Codes: []int{30034}, Reason: contract.ReasonSenderUnregistered, Permanent: true},
 
-	// Our sender or account is wrong.
-	ReasonSenderMisconfigured = "sender_misconfigured" // 21212, 21606, 21608, 21659, 21660, 21661, 21910, 63007
-	ReasonSenderUnregistered  = "sender_unregistered"  // 30034
-	ReasonAccountSuspended    = "account_suspended"    // 30002
+		// The destination cannot receive on WhatsApp, or the template is wrong.
+		{Codes: []int{63003}, Reason: contract.ReasonNotOnWhatsApp, Permanent: true},
+		{Codes: []int{63024}, Reason: contract.ReasonInvalidRecipient, Permanent: true},
+		{Codes: []int{63032}, Reason: contract.ReasonRecipientRestricted, Permanent: true},
+		{Codes: []int{63016}, Reason: contract.ReasonOutsideSessionWindow, Permanent: true},
+		{Codes: []int{63027, 63028}, Reason: contract.ReasonTemplateMisconfigured, Permanent: true},
 
-	// Delivery failures, mostly reported by receipts.
-	ReasonRateLimited        = "rate_limited"                    // 63018 (retried)
-	ReasonQueueOverflow      = "queue_overflow"                  // 30001 (retried)
-	ReasonUnreachable        = "unreachable"                     // 30003
-	ReasonMessageBlocked     = "message_blocked"                 // 30004
-	ReasonUnknownDestination = "unknown_destination"             // 30005
-	ReasonLandline           = "landline_or_unreachable_carrier" // 30006
-	ReasonCarrierFiltered    = "carrier_filtered"                // 30007
-	ReasonUnknownError       = "unknown_error"                   // 30008
+		// Transient.
+		{Codes: []int{63018}, Reason: contract.ReasonRateLimited},
+		{Codes: []int{30001}, Reason: contract.ReasonQueueOverflow},
+		{Codes: []int{30003}, Reason: contract.ReasonUnreachable},
+		{Codes: []int{30008}, Reason: contract.ReasonUnknownError},
 
-	// ReasonProviderRejected is any other 4xx answer (except 429).
-	ReasonProviderRejected = "provider_rejected"
-	// ReasonProviderError is a receipt's error code missing from ErrorReason.
-	ReasonProviderError = "provider_error"
-	// ReasonChannelNotSupported is an email (or unknown channel) message.
-	ReasonChannelNotSupported = "channel_not_supported"
-	// ReasonChannelNotConfigured is SMS or WhatsApp without a configured sender.
-	ReasonChannelNotConfigured = "channel_not_configured"
-	// ReasonInvalidMessage is a message without text (SMS) or code (WhatsApp).
-	ReasonInvalidMessage = "invalid_message"
-)
+		// Delivery failures reported by receipts.
+		{Codes: []int{30004}, Reason: contract.ReasonMessageBlocked, Permanent: true},
+		{Codes: []int{30005}, Reason: contract.ReasonUnknownDestination, Permanent: true},
+		{Codes: []int{30006}, Reason: contract.ReasonLandline, Permanent: true},
+		{Codes: []int{30007}, Reason: contract.ReasonCarrierFiltered, Permanent: true},
+	}
+}
 
 // ErrorReason maps a Twilio error code to a stable snake_case reason, and
 // reports whether the failure is permanent: whether sending the same
 // message to the same destination on the same channel again cannot succeed.
 // Unknown codes return "", false: Send then decides by the HTTP status and
-// ParseStatusCallback reports ReasonProviderError.
+// ParseStatusCallback reports contract.ReasonProviderError.
 //
 // The codes come from Twilio's error dictionary (twilio.com/docs/api/errors)
 // and its table of WhatsApp error codes. 21xxx and most 63xxx codes come back
@@ -73,7 +65,7 @@ const (
 // Send applies it thus: a permanent code fails the step at once with a
 // *providers.PermanentError; a known non-permanent code (63018, 30001, …) is
 // retried whatever the HTTP status; an unknown code is retried on 429 and
-// 5xx and is a permanent ReasonProviderRejected on any other 4xx.
+// 5xx and is a permanent contract.ReasonProviderRejected on any other 4xx.
 //
 //	code   reason                           permanent  meaning
 //	21211  invalid_number                   yes        invalid 'To' phone number
@@ -106,61 +98,9 @@ const (
 //	30007  carrier_filtered                 yes        filtered as spam by the carrier
 //	30008  unknown_error                    no         unknown delivery error
 //	30034  sender_unregistered              yes        US A2P 10DLC: unregistered sender
-func ErrorReason(code int) (reason string, permanent bool) {
-	switch code {
-	// The destination cannot receive SMS.
-	case 21211:
-		return ReasonInvalidNumber, true
-	case 21614, 21635:
-		return ReasonNotAMobileNumber, true
-	case 21610:
-		return ReasonUnsubscribed, true
-	case 21408:
-		return ReasonRegionNotPermitted, true
-	case 21612:
-		return ReasonUnreachableRoute, true
-
-	// Our sender (or account) is wrong: no retry helps until an operator acts.
-	case 21212, 21606, 21608, 21659, 21660, 21661, 21910, 63007:
-		return ReasonSenderMisconfigured, true
-	case 30002:
-		return ReasonAccountSuspended, true
-	case 30034:
-		return ReasonSenderUnregistered, true
-
-	// The destination cannot receive on WhatsApp.
-	case 63003:
-		return ReasonNotOnWhatsApp, true
-	case 63024:
-		return ReasonInvalidRecipient, true
-	case 63032:
-		return ReasonRecipientRestricted, true
-	case 63016:
-		return ReasonOutsideSessionWindow, true
-	case 63027, 63028:
-		return ReasonTemplateMisconfigured, true
-
-	// Transient.
-	case 63018:
-		return ReasonRateLimited, false
-	case 30001:
-		return ReasonQueueOverflow, false
-	case 30003:
-		return ReasonUnreachable, false
-	case 30008:
-		return ReasonUnknownError, false
-
-	// Delivery failures reported by receipts.
-	case 30004:
-		return ReasonMessageBlocked, true
-	case 30005:
-		return ReasonUnknownDestination, true
-	case 30006:
-		return ReasonLandline, true
-	case 30007:
-		return ReasonCarrierFiltered, true
-	}
-	return "", false
+func ErrorReason(code int) (reason contract.FailureReason, permanent bool) {
+	r, _ := errorTable().Lookup(code)
+	return r.Reason, r.Permanent
 }
 
 // APIError is an error answer of the Twilio API. Its message deliberately
@@ -217,7 +157,7 @@ func classify(ctx context.Context, ch contract.Channel, err error, status int) e
 	wrapped := fmt.Errorf("twilio: send %s: %w", ch, apiErr)
 	if reason, permanent := ErrorReason(apiErr.Code); reason != "" {
 		if permanent {
-			return &providers.PermanentError{Reason: contract.FailureReason(reason), Err: wrapped}
+			return &providers.PermanentError{Reason: reason, Err: wrapped}
 		}
 		return wrapped
 	}
@@ -225,7 +165,7 @@ func classify(ctx context.Context, ch contract.Channel, err error, status int) e
 	case s == http.StatusTooManyRequests || s >= 500 || s < 400:
 		return wrapped
 	default:
-		return &providers.PermanentError{Reason: ReasonProviderRejected, Err: wrapped}
+		return &providers.PermanentError{Reason: contract.ReasonProviderRejected, Err: wrapped}
 	}
 }
 

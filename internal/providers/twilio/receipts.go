@@ -82,7 +82,7 @@ func ParseStatusCallback(form url.Values) (contract.Receipt, error) {
 	if !ok {
 		return contract.Receipt{}, fmt.Errorf("%w: unknown MessageStatus %q", ErrInvalidCallback, truncate(raw, 32))
 	}
-	var reason string
+	var reason contract.FailureReason
 	if c := form.Get("ErrorCode"); c != "" {
 		code, err := strconv.Atoi(c)
 		if err != nil || code < 0 {
@@ -90,7 +90,7 @@ func ParseStatusCallback(form url.Values) (contract.Receipt, error) {
 		}
 		if code != 0 {
 			if reason, _ = ErrorReason(code); reason == "" {
-				reason = ReasonProviderError
+				reason = contract.ReasonProviderError
 			}
 		}
 	}
@@ -98,7 +98,7 @@ func ParseStatusCallback(form url.Values) (contract.Receipt, error) {
 		Provider:   Name,
 		MessageID:  sid,
 		Status:     status,
-		Error:      contract.FailureReason(reason),
+		Error:      reason,
 		OccurredAt: time.Now().UTC(),
 	}, nil
 }

@@ -37,6 +37,8 @@ type Config struct {
 	// AccountSID (AC…) and AuthToken are the account's credentials.
 	AccountSID string
 	AuthToken  string
+	// AuthTokenSecondary is accepted on webhooks too, during a rotation.
+	AuthTokenSecondary string
 	// SMS: MessagingServiceSID (preferred) or From (E.164).
 	MessagingServiceSID string
 	From                string
@@ -64,8 +66,9 @@ func (c Config) whatsAppEnabled() bool {
 	return c.ContentSID != "" && (c.WhatsAppFrom != "" || c.MessagingServiceSID != "")
 }
 
-// validate reports the first problem of c. It never quotes the auth token.
-func (c Config) validate() error {
+// Validate reports the problems of c as a sender configuration. It never
+// quotes the auth token.
+func (c Config) Validate() error {
 	var errs []error
 	if !isSID(c.AccountSID, "AC") {
 		errs = append(errs, errors.New("AccountSID must match ^AC[0-9a-fA-F]{32}$"))
@@ -122,7 +125,7 @@ var _ providers.Provider = (*Provider)(nil)
 
 // New validates cfg and returns the Twilio provider.
 func New(cfg Config) (*Provider, error) {
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	hc := cfg.HTTPClient
@@ -200,10 +203,10 @@ func (p *Provider) params(m providers.Message) (*api.CreateMessageParams, error)
 			return nil, notConfigured(m.Channel)
 		}
 		if !isE164(m.To) {
-			return nil, &providers.PermanentError{Reason: ReasonInvalidNumber, Err: errors.New("twilio: sms destination is not an E.164 number")}
+			return nil, &providers.PermanentError{Reason: contract.ReasonInvalidNumber, Err: errors.New("twilio: sms destination is not an E.164 number")}
 		}
 		if m.Text == "" {
-			return nil, &providers.PermanentError{Reason: ReasonInvalidMessage, Err: errors.New("twilio: sms message without text")}
+			return nil, &providers.PermanentError{Reason: contract.ReasonInvalidMessage, Err: errors.New("twilio: sms message without text")}
 		}
 		params.SetTo(m.To).SetBody(m.Text)
 		if p.cfg.MessagingServiceSID != "" {
@@ -216,10 +219,10 @@ func (p *Provider) params(m providers.Message) (*api.CreateMessageParams, error)
 			return nil, notConfigured(m.Channel)
 		}
 		if !isE164(m.To) {
-			return nil, &providers.PermanentError{Reason: ReasonInvalidNumber, Err: errors.New("twilio: whatsapp destination is not an E.164 number")}
+			return nil, &providers.PermanentError{Reason: contract.ReasonInvalidNumber, Err: errors.New("twilio: whatsapp destination is not an E.164 number")}
 		}
 		if m.Code == "" {
-			return nil, &providers.PermanentError{Reason: ReasonInvalidMessage, Err: errors.New("twilio: whatsapp message without a code")}
+			return nil, &providers.PermanentError{Reason: contract.ReasonInvalidMessage, Err: errors.New("twilio: whatsapp message without a code")}
 		}
 		vars, err := json.Marshal(map[string]string{"1": m.Code})
 		if err != nil {
@@ -234,7 +237,7 @@ func (p *Provider) params(m providers.Message) (*api.CreateMessageParams, error)
 			params.SetMessagingServiceSid(p.cfg.MessagingServiceSID)
 		}
 	default:
-		return nil, &providers.PermanentError{Reason: ReasonChannelNotSupported, Err: fmt.Errorf("twilio: channel %q not supported", m.Channel)}
+		return nil, &providers.PermanentError{Reason: contract.ReasonChannelNotSupported, Err: fmt.Errorf("twilio: channel %q not supported", m.Channel)}
 	}
 	return params, nil
 }
@@ -242,7 +245,7 @@ func (p *Provider) params(m providers.Message) (*api.CreateMessageParams, error)
 // notConfigured is the error of a channel Twilio could serve but whose
 // sender is not configured.
 func notConfigured(ch contract.Channel) error {
-	return &providers.PermanentError{Reason: ReasonChannelNotConfigured, Err: fmt.Errorf("%w: twilio %s", providers.ErrNotConfigured, ch)}
+	return &providers.PermanentError{Reason: contract.ReasonChannelNotConfigured, Err: fmt.Errorf("%w: twilio %s", providers.ErrNotConfigured, ch)}
 }
 
 // isSID reports whether s is a Twilio SID with prefix: two letters and 32

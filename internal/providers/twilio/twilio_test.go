@@ -15,6 +15,7 @@ import (
 
 	"github.com/veriflow/veriflow/internal/contract"
 	"github.com/veriflow/veriflow/internal/providers"
+	"github.com/veriflow/veriflow/internal/providers/providerstest"
 )
 
 const testMessageSID = "SM0123456789abcdef0123456789abcdef"
@@ -414,36 +415,25 @@ func TestNewValidatesConfig(t *testing.T) {
 }
 
 func TestErrorReason(t *testing.T) {
-	cases := []struct {
-		code      int
-		reason    string
-		permanent bool
-	}{
-		{21211, "invalid_number", true},
-		{21614, "not_a_mobile_number", true},
-		{21610, "unsubscribed", true},
-		{21408, "region_not_permitted", true},
-		{21612, "unreachable_route", true},
-		{21606, "sender_misconfigured", true},
-		{21659, "sender_misconfigured", true},
-		{63003, "not_on_whatsapp", true},
-		{63024, "invalid_recipient", true},
-		{63032, "recipient_restricted", true},
-		{63016, "outside_session_window", true},
-		{63018, "rate_limited", false},
-		{30003, "unreachable", false},
-		{30005, "unknown_destination", true},
-		{30006, "landline_or_unreachable_carrier", true},
-		{30007, "carrier_filtered", true},
-		{30008, "unknown_error", false},
-		{0, "", false},
-		{20429, "", false},
-		{99999, "", false},
-	}
-	for _, tc := range cases {
-		reason, permanent := ErrorReason(tc.code)
-		if reason != tc.reason || permanent != tc.permanent {
-			t.Errorf("ErrorReason(%d) = %q, %v; want %q, %v", tc.code, reason, permanent, tc.reason, tc.permanent)
-		}
-	}
+	providerstest.CheckErrorTable(t, ErrorReason, `
+		21211 invalid_number yes
+		21614 not_a_mobile_number yes
+		21610 unsubscribed yes
+		21408 region_not_permitted yes
+		21612 unreachable_route yes
+		21606 sender_misconfigured yes
+		21659 sender_misconfigured yes
+		63003 not_on_whatsapp yes
+		63024 invalid_recipient yes
+		63032 recipient_restricted yes
+		63016 outside_session_window yes
+		63018 rate_limited no
+		30003 unreachable no
+		30005 unknown_destination yes
+		30006 landline_or_unreachable_carrier yes
+		30007 carrier_filtered yes
+		30008 unknown_error no
+		0 - no
+		20429 - no
+		99999 - no`)
 }
