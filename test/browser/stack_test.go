@@ -3,8 +3,6 @@ package browser
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -66,7 +64,7 @@ func startStack(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	uiOrigin := "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(uiPort))
-	s := &stack{Tenant: "ui_" + randomHex(4)}
+	s := &stack{Tenant: "ui_" + strconv.FormatInt(time.Now().UnixNano(), 36)}
 	dev, err := devstack.Start(t.Context(), devstack.Options{
 		DatabaseURL: localpg.ForTest(t), UIPort: uiPort, Log: log, TemporalOutput: logs,
 		// The API's handler is wrapped to count the codec calls the UI makes.
@@ -118,12 +116,6 @@ type statusRecorder struct {
 func (r *statusRecorder) WriteHeader(code int) {
 	r.status = code
 	r.ResponseWriter.WriteHeader(code)
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // call sends a JSON request to the API with the stack's key and decodes a
