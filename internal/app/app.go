@@ -190,7 +190,13 @@ func (a *App) Handler() http.Handler {
 // ServeAPI serves the API on ln until ctx is done, then drains in-flight
 // requests within the shutdown timeout.
 func (a *App) ServeAPI(ctx context.Context, ln net.Listener) error {
-	return serveHTTP(ctx, ln, a.Handler(), a.Config.ShutdownTimeout, a.Log)
+	return a.ServeHandler(ctx, ln, a.Handler())
+}
+
+// ServeHandler serves h — the API, possibly wrapped (a test counting
+// requests) — on ln as ServeAPI does.
+func (a *App) ServeHandler(ctx context.Context, ln net.Listener, h http.Handler) error {
+	return serveHTTP(ctx, ln, h, a.Config.ShutdownTimeout, a.Log)
 }
 
 // serveHTTP serves h on ln until ctx is done, then stops accepting and

@@ -7,28 +7,18 @@ package bench
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
-	"time"
 
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 
-	"github.com/veriflow/veriflow/internal/apikey"
-	"github.com/veriflow/veriflow/internal/app"
-	"github.com/veriflow/veriflow/internal/codec"
 	"github.com/veriflow/veriflow/internal/config"
 	"github.com/veriflow/veriflow/internal/contract"
 	"github.com/veriflow/veriflow/internal/devstack"
-	"github.com/veriflow/veriflow/internal/evidence"
 	"github.com/veriflow/veriflow/internal/guard"
-	"github.com/veriflow/veriflow/internal/localpg"
 	"github.com/veriflow/veriflow/internal/otp"
 	"github.com/veriflow/veriflow/internal/store"
 )
@@ -56,126 +46,66 @@ type Stack struct {
 	// started them (0 otherwise), for CPU accounting.
 	TemporalPID, PostgresPID int
 
-	store   *store.Store
-	cleanup []func()
+	store      *store.Store
+	dev        *devstack.Stack
+	bareWorker sdkworker.Worker
+	log        *slog.Logger
 }
 
 // StartStack starts everything. Veriflow logs go to log (production JSON
 // lines; pass a file, not a terminal). Close stops it all.
 func StartStack(ctx context.Context, log *slog.Logger) (_ *Stack, err error) {
-	s := &Stack{}
+	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	dev, err := devstack.Start(ctx, devstack.Options{
+		DatabaseURL: os.Getenv("DATABASE_URL"), TemporalAddress: os.Getenv("TEMPORAL_ADDRESS"),
+		Config: config.Config{LogLevel: slog.LevelInfo, Abuse: config.Abuse{Tenants: map[string]guard.Policy{Tenant: {Limits: guard.Limits{
+			PerDestination10Min: 1e9, PerDestinationDay: 1e9, PerClientIP10Min: 1e9, PerTenantMinute: 1e9,
+			FailedChecksPerDestinationHour: 1e9, PrefixBurst: 1e9,
+		}}}}},
+		Log: log, DependencyLog: quiet,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := &Stack{APIURL: dev.URL, Secrets: dev.App.Secrets, Veriflow: dev.App.Temporal, TemporalPID: dev.TemporalPID, PostgresPID: dev.PostgresPID,
+		store: dev.App.Store, dev: dev, log: log}
 	defer func() {
 		if err != nil {
 			s.Close()
 		}
 	}()
-	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-
-	dbURL := os.Getenv("DATABASE_URL")
-	if dbURL == "" {
-		pg, err := localpg.Start(ctx, localpg.Options{Logger: quiet})
-		if err != nil {
-			return nil, fmt.Errorf("postgres: %w", err)
-		}
-		s.cleanup = append(s.cleanup, func() { _ = pg.Stop() })
-		dbURL, s.PostgresPID = pg.URL(), pg.PID()
-	}
-	temporalAddr := os.Getenv("TEMPORAL_ADDRESS")
-	if temporalAddr == "" {
-		t, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{Log: quiet})
-		if err != nil {
-			return nil, fmt.Errorf("temporal: %w", err)
-		}
-		s.cleanup = append(s.cleanup, t.Stop)
-		temporalAddr, s.TemporalPID = t.Addr, t.PID()
-	}
-
-	secret := make([]byte, 32)
-	_, _ = rand.Read(secret)
-	ekid, seed, err := evidence.GenerateKey(time.Now())
-	if err != nil {
+	if s.APIKey, err = dev.CreateKey(ctx, Tenant, contract.ModeTest); err != nil {
 		return nil, err
 	}
-	pkid, pkey, err := codec.GenerateKey(time.Now())
-	if err != nil {
-		return nil, err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	cfg := config.Config{
-		DatabaseURL: dbURL, TemporalAddress: temporalAddr, TemporalNamespace: "default",
-		CodeSecret:      []byte(hex.EncodeToString(secret)),
-		ShutdownTimeout: 5 * time.Second,
-		EvidenceKeys:    ekid + ":" + seed,
-		PayloadKeys:     pkid + ":" + pkey,
-		LogLevel:        slog.LevelInfo,
-		Abuse: config.Abuse{Tenants: map[string]guard.Policy{Tenant: {Limits: guard.Limits{
-			PerDestination10Min: 1e9, PerDestinationDay: 1e9, PerClientIP10Min: 1e9, PerTenantMinute: 1e9,
-			FailedChecksPerDestinationHour: 1e9, PrefixBurst: 1e9,
-		}}}},
-	}
-	a, err := app.Open(ctx, cfg, log)
-	if err != nil {
-		_ = ln.Close()
-		return nil, fmt.Errorf("open veriflow: %w", err)
-	}
-	s.cleanup = append(s.cleanup, a.Close)
-	s.Veriflow, s.Secrets, s.store = a.Temporal, a.Secrets, a.Store
-	if err := devstack.EnsureSearchAttributes(ctx, a.Temporal, "default"); err != nil {
-		_ = ln.Close()
-		return nil, err
-	}
-	if err := a.Store.Migrate(ctx); err != nil {
-		_ = ln.Close()
-		return nil, err
-	}
-	key := apikey.Generate(contract.ModeTest)
-	if err := a.Store.EnsureTenant(ctx, Tenant, Tenant); err != nil {
-		_ = ln.Close()
-		return nil, err
-	}
-	if err := a.Store.CreateAPIKey(ctx, store.APIKey{ID: key.ID, TenantID: Tenant, Mode: contract.ModeTest, SecretHash: apikey.Hash(key.Secret)}); err != nil {
-		_ = ln.Close()
-		return nil, err
-	}
-	s.APIKey, s.APIURL = key.String(), "http://"+ln.Addr().String()
-
-	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	workerDone := make(chan error, 1)
-	go func() { workerDone <- a.RunWorker(runCtx) }()
-	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	s.cleanup = append(s.cleanup, func() {
-		stop()
-		_ = srv.Close()
-		if err := <-workerDone; err != nil {
-			log.Warn("bench: worker stopped with an error", "error", err)
-		}
-	})
 
 	// The bare shape: a plain client (no codec, no interceptors) and a
 	// worker with default options on its own task queue.
-	bare, err := client.DialContext(ctx, client.Options{HostPort: temporalAddr, Namespace: "default", Logger: tlog.NewStructuredLogger(quiet)})
-	if err != nil {
+	if s.Bare, err = client.DialContext(ctx, client.Options{HostPort: dev.TemporalAddress, Namespace: "default", Logger: tlog.NewStructuredLogger(quiet)}); err != nil {
 		return nil, fmt.Errorf("bare client: %w", err)
 	}
-	s.Bare = bare
-	s.cleanup = append(s.cleanup, bare.Close)
-	w := sdkworker.New(bare, BareTaskQueue, sdkworker.Options{})
-	RegisterBare(w, bare)
+	w := sdkworker.New(s.Bare, BareTaskQueue, sdkworker.Options{})
+	RegisterBare(w, s.Bare)
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("bare worker: %w", err)
 	}
-	s.cleanup = append(s.cleanup, w.Stop)
-	return s, devstack.WaitHTTP(ctx, s.APIURL+"/readyz", 30*time.Second)
+	s.bareWorker = w
+	return s, nil
 }
 
 // Close stops everything StartStack started, in reverse order.
 func (s *Stack) Close() {
-	for i := len(s.cleanup) - 1; i >= 0; i-- {
-		s.cleanup[i]()
+	if s.bareWorker != nil {
+		s.bareWorker.Stop()
+		s.bareWorker = nil
 	}
-	s.cleanup = nil
+	if s.Bare != nil {
+		s.Bare.Close()
+		s.Bare = nil
+	}
+	if s.dev != nil {
+		if err := s.dev.Close(); err != nil {
+			s.log.Warn("bench: stack stopped with an error", "error", err)
+		}
+		s.dev = nil
+	}
 }

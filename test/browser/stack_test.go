@@ -3,8 +3,6 @@ package browser
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,21 +13,16 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/veriflow/veriflow/internal/apikey"
-	"github.com/veriflow/veriflow/internal/app"
-	"github.com/veriflow/veriflow/internal/codec"
-	"github.com/veriflow/veriflow/internal/config"
 	"github.com/veriflow/veriflow/internal/contract"
 	"github.com/veriflow/veriflow/internal/devstack"
-	"github.com/veriflow/veriflow/internal/evidence"
 	"github.com/veriflow/veriflow/internal/localpg"
 	"github.com/veriflow/veriflow/internal/prismtest"
-	"github.com/veriflow/veriflow/internal/store"
 )
 
 // stack is Veriflow running in process against a Temporal dev server with
@@ -58,7 +51,6 @@ func tail(s string, n int) string {
 // VERIFLOW_REQUIRE_TEMPORAL=1.
 func startStack(t *testing.T) *stack {
 	t.Helper()
-	ctx := t.Context()
 	logs := &prismtest.SyncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	t.Cleanup(func() {
@@ -67,99 +59,36 @@ func startStack(t *testing.T) *stack {
 		}
 	})
 
-	dbURL := localpg.ForTest(t)
-
-	// The API listens first: the UI must know the codec server's URL.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	apiURL := "http://" + ln.Addr().String()
 	uiPort, err := devstack.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmp, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{UIPort: uiPort, CodecEndpoint: apiURL + "/codec", Output: logs, Log: log})
+	uiOrigin := "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(uiPort))
+	s := &stack{Tenant: "ui_" + strconv.FormatInt(time.Now().UnixNano(), 36)}
+	dev, err := devstack.Start(t.Context(), devstack.Options{
+		DatabaseURL: localpg.ForTest(t), UIPort: uiPort, Log: log, TemporalOutput: logs,
+		// The API's handler is wrapped to count the codec calls the UI makes.
+		HTTPHandler: func(h http.Handler) http.Handler { return s.countCodecCalls(h, uiOrigin) },
+	})
 	if errors.Is(err, devstack.ErrNoTemporalCLI) && os.Getenv("VERIFLOW_REQUIRE_TEMPORAL") != "1" {
-		_ = ln.Close()
 		t.Skipf("skipping: %v", err)
 	}
 	if err != nil {
-		_ = ln.Close()
-		t.Fatalf("temporal: %v", err)
+		t.Fatalf("stack: %v", err)
 	}
-	t.Cleanup(tmp.Stop)
-
-	cfg, err := stackConfig(dbURL, tmp.Addr, tmp.UIURL)
-	if err != nil {
-		_ = ln.Close()
-		t.Fatal(err)
-	}
-	a, err := app.Open(ctx, cfg, log)
-	if err != nil {
-		_ = ln.Close()
-		t.Fatalf("open app: %v", err)
-	}
-	t.Cleanup(a.Close)
-	if err := devstack.EnsureSearchAttributes(ctx, a.Temporal, cfg.TemporalNamespace); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Store.Migrate(ctx); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-
-	s := &stack{APIURL: apiURL, UIURL: tmp.UIURL, Tenant: "ui_" + randomHex(4)}
-	key := apikey.Generate(contract.ModeTest)
-	if err := a.Store.EnsureTenant(ctx, s.Tenant, "UI test"); err != nil {
-		t.Fatalf("tenant: %v", err)
-	}
-	if err := a.Store.CreateAPIKey(ctx, store.APIKey{ID: key.ID, TenantID: s.Tenant, Mode: contract.ModeTest, SecretHash: apikey.Hash(key.Secret)}); err != nil {
-		t.Fatalf("api key: %v", err)
-	}
-	s.Key = key.String()
-
-	// The worker and the API stop when the test ends; the API's handler is
-	// wrapped to count the codec calls the UI makes.
-	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	worker := make(chan error, 1)
-	go func() { worker <- a.RunWorker(runCtx) }()
-	srv := &http.Server{Handler: s.countCodecCalls(a.Handler(), tmp.UIURL), ReadHeaderTimeout: 10 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
 	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx) // best effort: the test is over
-		if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("API: %v", err)
-		}
-		stop()
-		if err := <-worker; err != nil {
-			t.Errorf("worker: %v", err)
+		if err := dev.Close(); err != nil {
+			t.Errorf("stack: %v", err)
 		}
 	})
+	if dev.UIURL != uiOrigin {
+		t.Fatalf("Temporal UI at %s, want %s", dev.UIURL, uiOrigin)
+	}
+	s.APIURL, s.UIURL = dev.URL, dev.UIURL
+	if s.Key, err = dev.CreateKey(t.Context(), s.Tenant, contract.ModeTest); err != nil {
+		t.Fatal(err)
+	}
 	return s
-}
-
-// stackConfig is Veriflow's configuration for the stack: fresh secrets, a
-// tokenless codec server that serves the UI's origin (as `veriflow dev`).
-func stackConfig(dbURL, temporalAddr, uiURL string) (config.Config, error) {
-	kid, seed, err := evidence.GenerateKey(time.Now())
-	if err != nil {
-		return config.Config{}, fmt.Errorf("evidence key: %w", err)
-	}
-	pkid, pkey, err := codec.GenerateKey(time.Now())
-	if err != nil {
-		return config.Config{}, fmt.Errorf("payload key: %w", err)
-	}
-	return config.Config{
-		DatabaseURL: dbURL, TemporalAddress: temporalAddr, TemporalNamespace: "default",
-		CodeSecret:      []byte(randomHex(32)),
-		ShutdownTimeout: 5 * time.Second,
-		EvidenceKeys:    kid + ":" + seed,
-		PayloadKeys:     pkid + ":" + pkey,
-		CodecOrigins:    []string{uiURL, strings.Replace(uiURL, "127.0.0.1", "localhost", 1)},
-	}, nil
 }
 
 // countCodecCalls counts successful codec requests carrying the UI's
@@ -187,12 +116,6 @@ type statusRecorder struct {
 func (r *statusRecorder) WriteHeader(code int) {
 	r.status = code
 	r.ResponseWriter.WriteHeader(code)
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // call sends a JSON request to the API with the stack's key and decodes a

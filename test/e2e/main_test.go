@@ -14,9 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,21 +24,19 @@ import (
 	"github.com/veriflow/veriflow/client"
 	"github.com/veriflow/veriflow/internal/apikey"
 	"github.com/veriflow/veriflow/internal/app"
-	"github.com/veriflow/veriflow/internal/codec"
 	"github.com/veriflow/veriflow/internal/config"
 	"github.com/veriflow/veriflow/internal/contract"
 	"github.com/veriflow/veriflow/internal/devstack"
-	"github.com/veriflow/veriflow/internal/evidence"
 	"github.com/veriflow/veriflow/internal/guard"
 	"github.com/veriflow/veriflow/internal/localpg"
 	"github.com/veriflow/veriflow/internal/prismtest"
-	"github.com/veriflow/veriflow/internal/store"
 )
 
 // stack is the running service shared by the package's tests.
 type stack struct {
-	app    *app.App
-	server *httptest.Server
+	app *app.App
+	// server is the service and its dependencies; server.URL is the API.
+	server *devstack.Stack
 	// keys: tenant "acme" (test and live), tenant "globex" (test)
 	acme, acmeLive, globex string
 	revoked                string
@@ -70,8 +66,7 @@ func run(m *testing.M) int {
 		skipMsg = "integration tests skipped in -short mode"
 		return m.Run()
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := context.Background()
 	logs := &prismtest.SyncBuffer{}
 	var logOut io.Writer = logs
 	if os.Getenv("VERIFLOW_E2E_LOG") != "" {
@@ -79,118 +74,54 @@ func run(m *testing.M) int {
 	}
 	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
-	dbURL := os.Getenv("DATABASE_URL")
-	if dbURL == "" {
-		pg, err := localpg.Start(ctx, localpg.Options{Logger: log})
-		if errors.Is(err, localpg.ErrNoBinaries) && os.Getenv("VERIFLOW_REQUIRE_POSTGRES") != "1" {
-			skipMsg = "no PostgreSQL server binaries"
-			return m.Run()
-		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "e2e: postgres:", err)
-			return 1
-		}
-		defer func() { _ = pg.Stop() }() // best effort at exit
-		dbURL = pg.URL()
-	}
-	// VERIFLOW_E2E_TEMPORAL_ADDRESS runs the suite against an existing
-	// Temporal (the production topology: scripts/temporal-on-postgres.sh).
-	temporalAddr := os.Getenv("VERIFLOW_E2E_TEMPORAL_ADDRESS")
-	if temporalAddr == "" {
-		tmp, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{Log: log})
-		if errors.Is(err, devstack.ErrNoTemporalCLI) && os.Getenv("VERIFLOW_REQUIRE_TEMPORAL") != "1" {
-			skipMsg = "no Temporal CLI (make temporal-cli)"
-			return m.Run()
-		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "e2e: temporal:", err)
-			return 1
-		}
-		defer tmp.Stop()
-		temporalAddr = tmp.Addr
-	}
-
-	// The API listens before the app is built: providers must know the
-	// public URL of its webhooks.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: listen:", err)
-		return 1
-	}
 	fakes := newFakeProviders()
 	defer fakes.server.Close()
-	secret := make([]byte, 32)
-	_, _ = rand.Read(secret)
-	kid, seed, err := evidence.GenerateKey(time.Now())
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: evidence key:", err)
+	// VERIFLOW_E2E_TEMPORAL_ADDRESS runs the suite against an existing
+	// Temporal (the production topology: scripts/temporal-on-postgres.sh).
+	dev, err := devstack.Start(ctx, devstack.Options{
+		DatabaseURL: os.Getenv("DATABASE_URL"), TemporalAddress: os.Getenv("VERIFLOW_E2E_TEMPORAL_ADDRESS"),
+		Config: config.Config{CodecToken: codecToken, Abuse: abuseConfig()},
+		// Providers must know the public URL of the API's webhooks.
+		Configure: func(c *config.Config, apiURL string) {
+			c.Providers = providerConfig(apiURL, fakes.server.URL)
+			c.PayloadKeys = payloadKeys(c.PayloadKeys)
+		},
+		ProviderHTTPClient: fakes.client(),
+		Log:                log,
+	})
+	switch {
+	case errors.Is(err, localpg.ErrNoBinaries) && os.Getenv("VERIFLOW_REQUIRE_POSTGRES") != "1":
+		skipMsg = "no PostgreSQL server binaries"
+		return m.Run()
+	case errors.Is(err, devstack.ErrNoTemporalCLI) && os.Getenv("VERIFLOW_REQUIRE_TEMPORAL") != "1":
+		skipMsg = "no Temporal CLI (make temporal-cli)"
+		return m.Run()
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "e2e: stack:", err)
 		return 1
 	}
-	pkid, pkey, err := codec.GenerateKey(time.Now())
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: payload key:", err)
-		return 1
-	}
-	cfg := config.Config{
-		DatabaseURL: dbURL, TemporalAddress: temporalAddr, TemporalNamespace: "default",
-		CodeSecret:      []byte(hex.EncodeToString(secret)),
-		ShutdownTimeout: 5 * time.Second,
-		Providers:       providerConfig("http://"+ln.Addr().String(), fakes.server.URL),
-		EvidenceKeys:    kid + ":" + seed,
-		PayloadKeys:     payloadKeys(pkid + ":" + pkey),
-		CodecToken:      codecToken,
-		Abuse:           abuseConfig(),
-	}
-	a, err := app.Open(ctx, cfg, log)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: open:", err)
-		return 1
-	}
-	defer a.Close()
-	a.ProviderHTTPClient = fakes.client()
-	if err := devstack.EnsureSearchAttributes(ctx, a.Temporal, "default"); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: search attributes:", err)
-		return 1
-	}
-	if err := a.Store.Migrate(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: migrate:", err)
-		return 1
-	}
-	env = &stack{app: a, fakes: fakes, logs: logs, dbURL: dbURL}
+	defer func() {
+		if err := dev.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e: stop:", err)
+		}
+	}()
+	env = &stack{app: dev.App, server: dev, fakes: fakes, logs: logs, dbURL: dev.DatabaseURL}
 	for _, k := range []struct {
 		dst    *string
 		tenant string
 		mode   contract.Mode
 	}{{&env.acme, "acme", contract.ModeTest}, {&env.acmeLive, "acme", contract.ModeLive}, {&env.globex, "globex", contract.ModeTest}, {&env.revoked, "acme", contract.ModeTest},
 		{&env.initech, "initech", contract.ModeLive}, {&env.limited, "limited", contract.ModeTest}} {
-		key := apikey.Generate(k.mode)
-		if err := a.Store.EnsureTenant(ctx, k.tenant, k.tenant); err != nil {
-			fmt.Fprintln(os.Stderr, "e2e: tenant:", err)
+		if *k.dst, err = dev.CreateKey(ctx, k.tenant, k.mode); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e:", err)
 			return 1
 		}
-		if err := a.Store.CreateAPIKey(ctx, store.APIKey{ID: key.ID, TenantID: k.tenant, Mode: k.mode, SecretHash: apikey.Hash(key.Secret)}); err != nil {
-			fmt.Fprintln(os.Stderr, "e2e: key:", err)
-			return 1
-		}
-		*k.dst = key.String()
 	}
-	if key, err := apikey.Parse(env.revoked); err != nil || a.Store.RevokeAPIKey(ctx, key.ID) != nil {
+	if key, err := apikey.Parse(env.revoked); err != nil || dev.App.Store.RevokeAPIKey(ctx, key.ID) != nil {
 		fmt.Fprintln(os.Stderr, "e2e: revoke failed")
 		return 1
 	}
-
-	wctx, stopWorker := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- a.RunWorker(wctx) }()
-	env.server = &httptest.Server{Listener: ln, Config: &http.Server{Handler: a.Handler()}}
-	env.server.Start()
-	code := m.Run()
-	env.server.Close()
-	stopWorker()
-	if err := <-done; err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: worker:", err)
-	}
-	return code
+	return m.Run()
 }
 
 func need(t *testing.T) *stack {
@@ -407,13 +338,9 @@ func (s *stack) newTenantKey(t *testing.T, prefix string) string {
 	t.Helper()
 	suffix := make([]byte, 4)
 	_, _ = rand.Read(suffix)
-	tenant := prefix + "_" + hex.EncodeToString(suffix)
-	key := apikey.Generate(contract.ModeTest)
-	if err := s.app.Store.EnsureTenant(t.Context(), tenant, tenant); err != nil {
+	key, err := s.server.CreateKey(t.Context(), prefix+"_"+hex.EncodeToString(suffix), contract.ModeTest)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.app.Store.CreateAPIKey(t.Context(), store.APIKey{ID: key.ID, TenantID: tenant, Mode: contract.ModeTest, SecretHash: apikey.Hash(key.Secret)}); err != nil {
-		t.Fatal(err)
-	}
-	return key.String()
+	return key
 }
