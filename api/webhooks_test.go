@@ -72,7 +72,9 @@ func TestProblemBytesMatch(t *testing.T) {
 	}
 }
 
-func webhookProblem(status int, code Code, detail string) *Problem { return problem(status, code, detail) }
+func webhookProblem(status int, code Code, detail string) *Problem {
+	return problem(status, code, detail)
+}
 
 func problem404() *Problem {
 	return webhookProblem(http.StatusNotFound, CodeNotFound, "This webhook is not configured.")
