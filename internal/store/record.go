@@ -1,0 +1,121 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/veriflow/veriflow/internal/contract"
+)
+
+// Record projects a workflow state into the read model (only if it is newer
+// than what is stored), appends its events, stores ev (when not nil) and
+// queues the contract events for the tenant's callback (when it has one),
+// in one transaction. It returns the ids of the queued outbound events.
+func (s *Store) Record(ctx context.Context, in contract.RecordInput, ev *Evidence) ([]int64, error) {
+	attempts, err := json.Marshal(in.State.Attempts)
+	if err != nil {
+		return nil, fmt.Errorf("store: record: %w", err)
+	}
+	// One round trip in the common case: the state and its audit events as
+	// one pipelined batch, which PostgreSQL runs as one implicit
+	// transaction. Evidence and contract events (whose outbound rows need
+	// the tenant's callback) take an explicit transaction.
+	b := &pgx.Batch{}
+	b.Queue(`
+		update verifications set status = $3, channel = nullif($4, ''), checks_left = $5, attempts = $6,
+		       completed_at = $7, version = $8, updated_at = now()
+		where tenant_id = $1 and id = $2 and version < $8`,
+		in.TenantID, in.VerificationID, string(in.State.Status), string(in.State.Channel), in.State.ChecksLeft,
+		attempts, in.State.CompletedAt, in.State.Version)
+	if n := len(in.Events); n > 0 {
+		types, channels, details, at := make([]string, n), make([]*string, n), make([]*string, n), make([]time.Time, n)
+		for i, e := range in.Events {
+			types[i], channels[i], details[i], at[i] = string(e.Type), nullable(string(e.Channel)), nullable(e.Detail), e.At
+		}
+		b.Queue(`
+			insert into events (verification_id, tenant_id, type, channel, detail, occurred_at)
+			select $1, $2, t, c, d, o from unnest($3::text[], $4::text[], $5::text[], $6::timestamptz[]) with ordinality as u(t, c, d, o, n)
+			order by n`, in.VerificationID, in.TenantID, types, channels, details, at)
+	}
+	if ev == nil && !hasOutbound(in.Events) {
+		if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+			return nil, fmt.Errorf("store: record: %w", err)
+		}
+		return nil, nil
+	}
+	if ev != nil {
+		b.Queue(`insert into evidence (verification_id, tenant_id, key_id, document) values ($1, $2, $3, $4)
+			on conflict (verification_id) do nothing`, in.VerificationID, in.TenantID, ev.KeyID, ev.Document)
+	}
+	var hasCallback bool
+	b.Queue(`select exists(select 1 from tenant_callbacks where tenant_id = $1)`, in.TenantID).
+		QueryRow(func(r pgx.Row) error { return r.Scan(&hasCallback) })
+	var queued []int64
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		if !hasCallback {
+			return nil
+		}
+		var err error
+		queued, err = insertOutbound(ctx, tx, in)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: record: %w", err)
+	}
+	return queued, nil
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// AuditEvent is a row of the audit trail.
+type AuditEvent struct {
+	Type       string
+	Channel    contract.Channel
+	Detail     string
+	OccurredAt time.Time
+}
+
+// Events returns a verification's audit trail in order.
+func (s *Store) Events(ctx context.Context, verificationID string) ([]AuditEvent, error) {
+	rows, err := s.pool.Query(ctx, `select type, coalesce(channel, ''), coalesce(detail, ''), occurred_at
+		from events where verification_id = $1 order by id`, verificationID)
+	if err != nil {
+		return nil, fmt.Errorf("store: events: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (AuditEvent, error) {
+		var e AuditEvent
+		var ch string
+		err := r.Scan(&e.Type, &ch, &e.Detail, &e.OccurredAt)
+		e.Channel = contract.Channel(ch)
+		return e, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: events: %w", err)
+	}
+	return out, nil
+}
+
+// AppendEvent appends one audit event outside of a projection (for
+// example a receipt for a verification that has finished).
+func (s *Store) AppendEvent(ctx context.Context, verificationID, tenantID string, e contract.Event) error {
+	_, err := s.pool.Exec(ctx, `insert into events (verification_id, tenant_id, type, channel, detail, occurred_at)
+		values ($1, $2, $3, $4, $5, $6)`, verificationID, tenantID, e.Type, nullable(string(e.Channel)), nullable(e.Detail), e.At)
+	if err != nil {
+		return fmt.Errorf("store: append event: %w", err)
+	}
+	return nil
+}
+
+// --- messages and receipts ---
