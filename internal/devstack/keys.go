@@ -7,12 +7,11 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/veriflow/veriflow/internal/apikey"
 	"github.com/veriflow/veriflow/internal/codec"
 	"github.com/veriflow/veriflow/internal/config"
 	"github.com/veriflow/veriflow/internal/contract"
 	"github.com/veriflow/veriflow/internal/evidence"
-	"github.com/veriflow/veriflow/internal/store"
+	"github.com/veriflow/veriflow/internal/verify"
 )
 
 // fillSecrets generates, dated now, whichever of cfg's code secret,
@@ -40,15 +39,13 @@ func fillSecrets(cfg *config.Config, now time.Time) error {
 	return nil
 }
 
-// CreateKey stores a new API key of tenant in mode, creating the tenant
-// (named after its id) if it does not exist, and returns the key as a
-// caller sends it (vf_test_…, vf_live_…).
+// CreateKey stores a new API key of tenant in mode through the API-key use
+// case (internal/verify, as `veriflow apikey create` does), creating the
+// tenant (named after its id) if it does not exist, and returns the key as
+// a caller sends it (vf_test_…, vf_live_…).
 func (s *Stack) CreateKey(ctx context.Context, tenant string, mode contract.Mode) (string, error) {
-	k := apikey.Generate(mode)
-	if err := s.App.Store.EnsureTenant(ctx, tenant, tenant); err != nil {
-		return "", fmt.Errorf("devstack: tenant %s: %w", tenant, err)
-	}
-	if err := s.App.Store.CreateAPIKey(ctx, store.APIKey{ID: k.ID, TenantID: tenant, Mode: mode, SecretHash: apikey.Hash(k.Secret)}); err != nil {
+	k, err := verify.New(verify.Deps{Store: s.App.Store}).CreateKey(ctx, tenant, mode, "")
+	if err != nil {
 		return "", fmt.Errorf("devstack: API key of %s: %w", tenant, err)
 	}
 	return k.String(), nil
