@@ -7,9 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"io"
 	"log/slog"
 	"net"
@@ -17,7 +14,12 @@ import (
 	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	tlog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 
@@ -65,6 +67,9 @@ type App struct {
 	// ProviderHTTPClient, when set, carries the providers' API calls (tests
 	// point it at mocks); nil uses each adapter's default client.
 	ProviderHTTPClient *http.Client
+	// WorkerInterceptors, when set, wrap the worker's workflows and
+	// activities (tests that slow one workflow down).
+	WorkerInterceptors []interceptor.WorkerInterceptor
 }
 
 // Open validates c and connects to Postgres and Temporal.
@@ -158,7 +163,7 @@ func (a *App) RunWorker(ctx context.Context) error {
 		Temporal:  a.Temporal,
 	}
 	deliveries := &delivery.Activities{Store: a.Store, Secrets: a.Secrets, Log: a.Log}
-	w := worker.New(a.Temporal, acts, deliveries, sdkworker.Options{WorkerStopTimeout: a.Config.ShutdownTimeout})
+	w := worker.New(a.Temporal, acts, deliveries, sdkworker.Options{WorkerStopTimeout: a.Config.ShutdownTimeout, Interceptors: a.WorkerInterceptors})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("worker: start: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/veriflow/veriflow/internal/app"
 	"github.com/veriflow/veriflow/internal/config"
+	"go.temporal.io/sdk/interceptor"
 )
 
 // ErrListen marks a Start that could not bind the API's address (match it
@@ -47,6 +48,9 @@ type Options struct {
 	// ProviderHTTPClient, when set, carries the providers' API calls
 	// (tests point it at fakes).
 	ProviderHTTPClient *http.Client
+	// WorkerInterceptors, when set, wrap the worker's workflows and
+	// activities (tests that slow one workflow down).
+	WorkerInterceptors []interceptor.WorkerInterceptor
 	// HTTPHandler, when set, wraps the API's handler (a test counting the
 	// codec calls the UI makes).
 	HTTPHandler func(http.Handler) http.Handler

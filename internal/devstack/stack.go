@@ -66,6 +66,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if o.ProviderHTTPClient != nil {
 		a.ProviderHTTPClient = o.ProviderHTTPClient
 	}
+	a.WorkerInterceptors = o.WorkerInterceptors
 	if err := EnsureSearchAttributes(ctx, a.Temporal, cfg.TemporalNamespace); err != nil {
 		return nil, err
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/veriflow/veriflow/internal/guard"
 	"github.com/veriflow/veriflow/internal/localpg"
 	"github.com/veriflow/veriflow/internal/prismtest"
+	"go.temporal.io/sdk/interceptor"
 )
 
 // stack is the running service shared by the package's tests.
@@ -49,6 +50,8 @@ type stack struct {
 	// logs captures everything the API and worker log; dbURL is their database.
 	logs  *prismtest.SyncBuffer
 	dbURL string
+	// slowCancels slows chosen workflows' cancel updates down.
+	slowCancels *slowCancels
 }
 
 var (
@@ -74,6 +77,7 @@ func run(m *testing.M) int {
 	}
 	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
+	slow := newSlowCancels()
 	fakes := newFakeProviders()
 	defer fakes.server.Close()
 	// VERIFLOW_E2E_TEMPORAL_ADDRESS runs the suite against an existing
@@ -87,6 +91,7 @@ func run(m *testing.M) int {
 			c.PayloadKeys = payloadKeys(c.PayloadKeys)
 		},
 		ProviderHTTPClient: fakes.client(),
+		WorkerInterceptors: []interceptor.WorkerInterceptor{slow},
 		Log:                log,
 	})
 	switch {
@@ -105,7 +110,7 @@ func run(m *testing.M) int {
 			fmt.Fprintln(os.Stderr, "e2e: stop:", err)
 		}
 	}()
-	env = &stack{app: dev.App, server: dev, fakes: fakes, logs: logs, dbURL: dev.DatabaseURL}
+	env = &stack{app: dev.App, server: dev, fakes: fakes, logs: logs, dbURL: dev.DatabaseURL, slowCancels: slow}
 	for _, k := range []struct {
 		dst    *string
 		tenant string
