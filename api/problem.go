@@ -141,9 +141,3 @@ func problemOf(e *verify.Error) *Problem {
 	p.RetryAfter = 1
 	return p
 }
-
-// unavailable answers 503 for a dependency failure outside the use cases
-// (the webhooks); the cause is logged, never sent.
-func (s *Server) unavailable(c *gin.Context, what string, err error) {
-	s.fail(c, &verify.Error{Kind: verify.Unavailable, Op: what, Err: err})
-}
