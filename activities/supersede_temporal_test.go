@@ -23,6 +23,7 @@ import (
 	"github.com/veriflow/veriflow/internal/localpg"
 	"github.com/veriflow/veriflow/internal/otp"
 	"github.com/veriflow/veriflow/internal/store"
+	"github.com/veriflow/veriflow/internal/store/storetest"
 	"github.com/veriflow/veriflow/workflows"
 )
 
@@ -51,14 +52,7 @@ func TestSupersedeWithTemporal(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(tc.Close)
-	st, err := store.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.OpenURL(t, dsn)
 	if err := st.EnsureTenant(ctx, "t1", "t1"); err != nil {
 		t.Fatal(err)
 	}

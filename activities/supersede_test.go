@@ -15,9 +15,9 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/veriflow/veriflow/internal/contract"
-	"github.com/veriflow/veriflow/internal/localpg"
 	"github.com/veriflow/veriflow/internal/otp"
 	"github.com/veriflow/veriflow/internal/store"
+	"github.com/veriflow/veriflow/internal/store/storetest"
 )
 
 // fakeUpdates is a Temporal client whose cancel updates answer per
@@ -56,14 +56,7 @@ func (h fakeHandle) Get(ctx context.Context, valuePtr any) error { return h.err 
 
 func TestSupersede(t *testing.T) {
 	ctx := t.Context()
-	st, err := store.Open(ctx, localpg.ForTest(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Open(t)
 	secrets, err := otp.New(bytes.Repeat([]byte("k"), otp.MinSecretLen))
 	if err != nil {
 		t.Fatal(err)

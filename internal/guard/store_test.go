@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/veriflow/veriflow/internal/localpg"
 	"github.com/veriflow/veriflow/internal/store"
+	"github.com/veriflow/veriflow/internal/store/storetest"
 )
 
 // nsStore gives each subtest its own namespace in one shared database by
@@ -38,15 +38,7 @@ func (n nsStore) Peek(ctx context.Context, h store.LimitHit) (int, time.Duration
 }
 
 func TestGuardPostgres(t *testing.T) {
-	ctx := t.Context()
-	st, err := store.Open(ctx, localpg.ForTest(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Open(t)
 	var _ LimitStore = st // *store.Store is a LimitStore
 	n := 0
 	guardTests(t, func(*testing.T) LimitStore {

@@ -12,10 +12,10 @@ import (
 
 	"github.com/veriflow/veriflow/internal/contract"
 	"github.com/veriflow/veriflow/internal/guard"
-	"github.com/veriflow/veriflow/internal/localpg"
 	"github.com/veriflow/veriflow/internal/otp"
 	"github.com/veriflow/veriflow/internal/policy"
 	"github.com/veriflow/veriflow/internal/store"
+	"github.com/veriflow/veriflow/internal/store/storetest"
 )
 
 // fakeTemporal records workflow starts; every other method of the client
@@ -59,14 +59,7 @@ func (f *fakeTemporal) started() []contract.VerificationInput {
 func newTestService(t *testing.T) (*Service, *store.Store, *fakeTemporal) {
 	t.Helper()
 	ctx := t.Context()
-	st, err := store.Open(ctx, localpg.ForTest(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Open(t)
 	if err := st.EnsureTenant(ctx, "t1", "t1"); err != nil {
 		t.Fatal(err)
 	}

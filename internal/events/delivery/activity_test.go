@@ -17,9 +17,9 @@ import (
 
 	"github.com/veriflow/veriflow/internal/contract"
 	"github.com/veriflow/veriflow/internal/events"
-	"github.com/veriflow/veriflow/internal/localpg"
 	"github.com/veriflow/veriflow/internal/otp"
 	"github.com/veriflow/veriflow/internal/store"
+	"github.com/veriflow/veriflow/internal/store/storetest"
 )
 
 // receiver verifies deliveries the way a tenant would: HMAC-SHA256 of
@@ -55,14 +55,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func TestEventsPost(t *testing.T) {
 	ctx := t.Context()
-	st, err := store.Open(ctx, localpg.ForTest(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Open(t)
 	secrets, err := otp.New(bytes.Repeat([]byte("k"), otp.MinSecretLen))
 	if err != nil {
 		t.Fatal(err)
@@ -176,14 +169,7 @@ func TestEventsPostTimeout(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	st, err := store.Open(ctx, localpg.ForTest(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Open(t)
 	// A receiver that never answers within the client's timeout.
 	block := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-block }))
