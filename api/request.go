@@ -110,6 +110,8 @@ type startRequest struct {
 	// Supersede overrides the kind's policy: true cancels a pending
 	// verification of the same kind and destination, false keeps it.
 	Supersede *bool `json:"supersede,omitempty"`
+	// ChannelGoal overrides the kind's channel goal (delivered or read).
+	ChannelGoal contract.ChannelGoal `json:"channel_goal,omitempty"`
 }
 
 // validated is a start request after validation and normalization.
@@ -174,7 +176,7 @@ func validateStart(r startRequest, resolve func(contract.Kind, policy.Settings) 
 	for i, ch := range r.Channels {
 		switch {
 		case !ch.Valid():
-			errs.add(fmt.Sprintf("channels[%d]", i), "must be one of whatsapp, sms, email")
+			errs.add(fmt.Sprintf("channels[%d]", i), "must be one of %s", contract.ChannelNames())
 		case seen[ch]:
 			errs.add(fmt.Sprintf("channels[%d]", i), "is repeated")
 		}
@@ -183,6 +185,12 @@ func validateStart(r startRequest, resolve func(contract.Kind, policy.Settings) 
 	if r.Channels != nil && len(r.Channels) == 0 {
 		errs.add("channels", "must not be empty")
 	}
+	if policy.VoiceLast(r.Channels) != nil {
+		errs.add("channels", "must end with voice: a call is the last resort")
+	}
+	if r.ChannelGoal != "" && !r.ChannelGoal.Valid() {
+		errs.add("channel_goal", "must be delivered or read")
+	}
 	o := policy.Settings{
 		Channels:              r.Channels,
 		ChannelTimeoutSeconds: checkRange(&errs, "channel_timeout_seconds", r.ChannelTimeoutSeconds, int(policy.MinStepTimeout/time.Second), int(policy.MaxStepTimeout/time.Second)),
@@ -190,6 +198,7 @@ func validateStart(r startRequest, resolve func(contract.Kind, policy.Settings) 
 		TTLSeconds:            checkRange(&errs, "ttl_seconds", r.TTLSeconds, int(policy.MinTTL/time.Second), int(policy.MaxTTL/time.Second)),
 		MaxChecks:             checkRange(&errs, "max_checks", r.MaxChecks, policy.MinChecks, policy.MaxChecks),
 		Supersede:             r.Supersede,
+		ChannelGoal:           r.ChannelGoal,
 	}
 	if r.Locale != "" {
 		if _, err := language.Parse(r.Locale); err != nil || len(r.Locale) > 35 {

@@ -97,7 +97,7 @@ func (s *Server) resend(c *gin.Context) {
 		return
 	}
 	if req.Channel != "" && !req.Channel.Valid() {
-		writeProblem(c, invalid(FieldError{Field: "channel", Message: "must be one of whatsapp, sms, email"}))
+		writeProblem(c, invalid(FieldError{Field: "channel", Message: "must be one of " + contract.ChannelNames()}))
 		return
 	}
 	res, err := s.verify.Resend(c.Request.Context(), v, req.Channel)

@@ -29,11 +29,23 @@ type toView struct {
 }
 
 type attemptView struct {
-	Channel   contract.Channel       `json:"channel"`
-	Status    contract.AttemptStatus `json:"status"`
-	Error     contract.FailureReason `json:"error,omitempty"`
-	SentAt    *time.Time             `json:"sent_at"`
-	UpdatedAt time.Time              `json:"updated_at"`
+	Channel contract.Channel       `json:"channel"`
+	Status  contract.AttemptStatus `json:"status"`
+	Error   contract.FailureReason `json:"error,omitempty"`
+	SentAt  *time.Time             `json:"sent_at"`
+	// DeliveredAt and ReadAt are set once the attempt was delivered / read.
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+	ReadAt      *time.Time `json:"read_at,omitempty"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+}
+
+// utc returns t in UTC, nil for nil.
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
 }
 
 // view renders a read-model row; a fresher workflow state, when given,
@@ -57,11 +69,8 @@ func view(v store.Verification, live *contract.State) verificationView {
 		out.CompletedAt = &t
 	}
 	for _, a := range v.Attempts {
-		av := attemptView{Channel: a.Channel, Status: a.Status, Error: a.Error, UpdatedAt: a.UpdatedAt.UTC()}
-		if a.SentAt != nil {
-			t := a.SentAt.UTC()
-			av.SentAt = &t
-		}
+		av := attemptView{Channel: a.Channel, Status: a.Status, Error: a.Error, UpdatedAt: a.UpdatedAt.UTC(),
+			SentAt: utc(a.SentAt), DeliveredAt: utc(a.DeliveredAt), ReadAt: utc(a.ReadAt)}
 		out.Attempts = append(out.Attempts, av)
 	}
 	return out

@@ -54,30 +54,36 @@ type Document struct {
 
 // StartRequest starts a verification; zero fields take the kind's defaults.
 type StartRequest struct {
-	Kind                  string            `json:"kind"`
-	To                    Destinations      `json:"to"`
-	Channels              []string          `json:"channels,omitempty"`
-	ChannelTimeoutSeconds int               `json:"channel_timeout_seconds,omitempty"`
-	Locale                string            `json:"locale,omitempty"`
-	CodeLength            int               `json:"code_length,omitempty"`
-	TTLSeconds            int               `json:"ttl_seconds,omitempty"`
-	MaxChecks             int               `json:"max_checks,omitempty"`
-	Transaction           *Transaction      `json:"transaction,omitempty"`
-	Document              *Document         `json:"document,omitempty"`
-	ClientIP              string            `json:"client_ip,omitempty"`
-	Metadata              map[string]string `json:"metadata,omitempty"`
-	Supersede             *bool             `json:"supersede,omitempty"`
+	Kind                  string       `json:"kind"`
+	To                    Destinations `json:"to"`
+	Channels              []string     `json:"channels,omitempty"`
+	ChannelTimeoutSeconds int          `json:"channel_timeout_seconds,omitempty"`
+	// ChannelGoal is "delivered" (default) or "read": with read, WhatsApp
+	// and RCS must be read within the channel timeout.
+	ChannelGoal string            `json:"channel_goal,omitempty"`
+	Locale      string            `json:"locale,omitempty"`
+	CodeLength  int               `json:"code_length,omitempty"`
+	TTLSeconds  int               `json:"ttl_seconds,omitempty"`
+	MaxChecks   int               `json:"max_checks,omitempty"`
+	Transaction *Transaction      `json:"transaction,omitempty"`
+	Document    *Document         `json:"document,omitempty"`
+	ClientIP    string            `json:"client_ip,omitempty"`
+	Metadata    map[string]string `json:"metadata,omitempty"`
+	Supersede   *bool             `json:"supersede,omitempty"`
 	// IdempotencyKey, if set, is sent as the Idempotency-Key header.
 	IdempotencyKey string `json:"-"`
 }
 
 // Attempt is one send of the code.
 type Attempt struct {
-	Channel   string        `json:"channel"`
-	Status    string        `json:"status"`
-	Error     FailureReason `json:"error,omitempty"`
-	SentAt    *time.Time    `json:"sent_at"`
-	UpdatedAt time.Time     `json:"updated_at"`
+	Channel string        `json:"channel"`
+	Status  string        `json:"status"`
+	Error   FailureReason `json:"error,omitempty"`
+	SentAt  *time.Time    `json:"sent_at"`
+	// DeliveredAt and ReadAt are set once the attempt was delivered / read.
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+	ReadAt      *time.Time `json:"read_at,omitempty"`
+	UpdatedAt   time.Time  `json:"updated_at"`
 }
 
 // Verification is the API's verification object (destinations masked).

@@ -1,5 +1,7 @@
 package contract
 
+import "strings"
+
 // Kind is what a verification proves.
 type Kind string
 
@@ -31,30 +33,68 @@ type Channel string
 
 // Delivery channels.
 const (
+	// ChannelWhatsApp: an authentication template over WhatsApp (reports reads).
 	ChannelWhatsApp Channel = "whatsapp"
-	ChannelSMS      Channel = "sms"
-	ChannelEmail    Channel = "email"
+	// ChannelRCS: a direct RCS message (reports reads); never falls back to
+	// SMS by itself — the plan decides.
+	ChannelRCS Channel = "rcs"
+	// ChannelSMS: a text message.
+	ChannelSMS Channel = "sms"
+	// ChannelEmail: an email with a text and an HTML part.
+	ChannelEmail Channel = "email"
+	// ChannelVoice: a phone call that speaks the code; never the first
+	// channel of a plan unless it is the only one, always the last.
+	ChannelVoice Channel = "voice"
 )
 
-// Valid reports whether c is a known channel.
-func (c Channel) Valid() bool {
-	switch c {
-	case ChannelWhatsApp, ChannelSMS, ChannelEmail:
-		return true
+// Channels is the one list of channels, in the contract's order.
+var Channels = []Channel{ChannelWhatsApp, ChannelRCS, ChannelSMS, ChannelEmail, ChannelVoice}
+
+// ChannelNames is the list of channels for messages ("whatsapp, rcs, …").
+func ChannelNames() string {
+	names := make([]string, len(Channels))
+	for i, c := range Channels {
+		names[i] = string(c)
 	}
-	return false
+	return strings.Join(names, ", ")
 }
+
+// Valid reports whether c is a known channel.
+func (c Channel) Valid() bool { return oneOf(c, Channels) }
+
+// ReportsReads reports whether the channel's receipts say when the person
+// read the message (so a plan may require "read" on it).
+func (c Channel) ReportsReads() bool { return c == ChannelWhatsApp || c == ChannelRCS }
 
 // Destination returns the destination of c in to ("" when missing).
 func (c Channel) Destination(to Destinations) string {
 	switch c {
-	case ChannelWhatsApp, ChannelSMS:
+	case ChannelWhatsApp, ChannelRCS, ChannelSMS, ChannelVoice:
 		return to.Phone
 	case ChannelEmail:
 		return to.Email
 	}
 	return ""
 }
+
+// ChannelGoal is what a channel must reach within its timeout before the
+// plan moves on.
+type ChannelGoal string
+
+// Channel goals.
+const (
+	// GoalDelivered: the message reached the device (the default).
+	GoalDelivered ChannelGoal = "delivered"
+	// GoalRead: the person read it, on channels that report reads
+	// (ReportsReads); the others count delivery.
+	GoalRead ChannelGoal = "read"
+)
+
+// ChannelGoals is the one list of channel goals.
+var ChannelGoals = []ChannelGoal{GoalDelivered, GoalRead}
+
+// Valid reports whether g is a known goal.
+func (g ChannelGoal) Valid() bool { return oneOf(g, ChannelGoals) }
 
 // Mode is the mode of an API key: test keys only ever reach the sandbox.
 type Mode string

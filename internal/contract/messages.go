@@ -30,6 +30,9 @@ type Document struct {
 type Plan struct {
 	Channels    []Channel     `json:"channels"`
 	StepTimeout time.Duration `json:"step_timeout"`
+	// Goal is what each channel must reach within StepTimeout; empty means
+	// GoalDelivered (histories before channel goals).
+	Goal ChannelGoal `json:"goal,omitempty"`
 }
 
 // CodePolicy governs the code of a verification.
@@ -88,7 +91,9 @@ type Attempt struct {
 	SentAt    *time.Time    `json:"sent_at,omitempty"`
 	// DeliveredAt is when the first delivered/read receipt was applied.
 	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
-	UpdatedAt   time.Time  `json:"updated_at"`
+	// ReadAt is when the first read receipt was applied.
+	ReadAt    *time.Time `json:"read_at,omitempty"`
+	UpdatedAt time.Time  `json:"updated_at"`
 }
 
 // State is the live state of a verification as the workflow knows it.

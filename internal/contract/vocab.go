@@ -141,6 +141,22 @@ const (
 	ReasonUnreachableRoute FailureReason = "unreachable_route"
 	// ReasonOutsideSessionWindow: a free-form WhatsApp message outside the 24 h window.
 	ReasonOutsideSessionWindow FailureReason = "outside_session_window"
+	// ReasonRCSNotCapable: the device cannot receive RCS messages.
+	ReasonRCSNotCapable FailureReason = "rcs_not_capable"
+	// ReasonNotRead: delivered, but not read within the channel timeout
+	// (a plan whose goal is "read").
+	ReasonNotRead FailureReason = "not_read"
+	// ReasonNoAnswer: the call rang out unanswered.
+	ReasonNoAnswer FailureReason = "no_answer"
+	// ReasonBusy: the line was busy.
+	ReasonBusy FailureReason = "busy"
+	// ReasonCallFailed: the call could not be placed.
+	ReasonCallFailed FailureReason = "call_failed"
+	// ReasonCallCanceled: the call was canceled before it was answered.
+	ReasonCallCanceled FailureReason = "call_canceled"
+	// ReasonAnsweringMachine: a machine answered (answering-machine
+	// detection on).
+	ReasonAnsweringMachine FailureReason = "answering_machine"
 	// ReasonMailboxUnavailable: the mailbox does not exist or takes no mail.
 	ReasonMailboxUnavailable FailureReason = "mailbox_unavailable"
 	// ReasonMessageRejected: the mail server refused the message.
@@ -218,6 +234,8 @@ var FailureReasons = []FailureReason{
 	ReasonNotAMobileNumber, ReasonNotOnWhatsApp, ReasonUnsubscribed, ReasonRecipientOptedOut,
 	ReasonRecipientRestricted, ReasonRecipientLimited, ReasonRecipientExperiment, ReasonRecipientNotAllowed,
 	ReasonRegionNotPermitted, ReasonCountryRestricted, ReasonUnreachableRoute, ReasonOutsideSessionWindow,
+	ReasonRCSNotCapable, ReasonNotRead, ReasonNoAnswer, ReasonBusy, ReasonCallFailed, ReasonCallCanceled,
+	ReasonAnsweringMachine,
 	ReasonMailboxUnavailable, ReasonMessageRejected,
 	ReasonUnreachable, ReasonMessageBlocked, ReasonUnknownDestination, ReasonLandline, ReasonCarrierFiltered,
 	ReasonUnknownError, ReasonDeliveryFailed, ReasonUnsupportedMessage, ReasonRateLimited, ReasonQueueOverflow,

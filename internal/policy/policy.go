@@ -5,6 +5,7 @@
 package policy
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -39,7 +40,7 @@ type Policy struct {
 // Default returns the built-in policy of kind k (the contract's table).
 func Default(k contract.Kind) Policy {
 	p := Policy{
-		Plan: contract.Plan{StepTimeout: DefaultStepWait},
+		Plan: contract.Plan{StepTimeout: DefaultStepWait, Goal: contract.GoalDelivered},
 		Code: contract.CodePolicy{Length: 6, ResendCooldown: 30 * time.Second, MaxSends: 5},
 	}
 	wa, sms, email := contract.ChannelWhatsApp, contract.ChannelSMS, contract.ChannelEmail
@@ -82,6 +83,9 @@ type Settings struct {
 	MaxSends              int                `json:"max_sends,omitempty"`
 	NewCodeOnResend       *bool              `json:"new_code_on_resend,omitempty"`
 	Supersede             *bool              `json:"supersede,omitempty"`
+	// ChannelGoal is what each channel must reach before the plan moves on
+	// (delivered, or read on channels that report reads).
+	ChannelGoal contract.ChannelGoal `json:"channel_goal,omitempty"`
 }
 
 // Validate reports every setting outside its limits.
@@ -98,6 +102,12 @@ func (s Settings) Validate() []error {
 			errs = append(errs, fmt.Errorf("channels: %q is unknown or repeated", ch))
 		}
 		seen[ch] = true
+	}
+	if err := VoiceLast(s.Channels); err != nil {
+		errs = append(errs, fmt.Errorf("channels: %w", err))
+	}
+	if s.ChannelGoal != "" && !s.ChannelGoal.Valid() {
+		errs = append(errs, fmt.Errorf("channel_goal must be delivered or read, not %q", s.ChannelGoal))
 	}
 	rng("channel_timeout_seconds", s.ChannelTimeoutSeconds, int(MinStepTimeout/time.Second), int(MaxStepTimeout/time.Second))
 	rng("ttl_seconds", s.TTLSeconds, int(MinTTL/time.Second), int(MaxTTL/time.Second))
@@ -139,6 +149,23 @@ func (s Settings) apply(p *Policy) {
 	if s.Supersede != nil {
 		p.Supersede = *s.Supersede
 	}
+	if s.ChannelGoal != "" {
+		p.Plan.Goal = s.ChannelGoal
+	}
+}
+
+// ErrVoiceNotLast refuses a plan with voice before another channel: a call
+// is the last resort, after every message channel was tried.
+var ErrVoiceNotLast = errors.New("voice must be the last channel")
+
+// VoiceLast returns ErrVoiceNotLast when voice comes before another channel.
+func VoiceLast(chs []contract.Channel) error {
+	for i, ch := range chs {
+		if ch == contract.ChannelVoice && i != len(chs)-1 {
+			return ErrVoiceNotLast
+		}
+	}
+	return nil
 }
 
 // Config holds the configured overrides: per deployment and per tenant,

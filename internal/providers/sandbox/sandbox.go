@@ -27,13 +27,17 @@ const (
 	PhoneNotOnWhatsApp    = "+15005550001"
 	PhoneWhatsAppSilent   = "+15005550002"
 	PhoneEveryChannelFail = "+15005550003"
+	PhoneRCSNotCapable    = "+15005550004"
+	PhoneNeverRead        = "+15005550005"
+	PhoneVoiceNoAnswer    = "+15005550007"
 )
 
 // Scripted reports whether phone is one of the contract's scripted sandbox
 // numbers (which are not real subscribers' numbers).
 func Scripted(phone string) bool {
 	switch phone {
-	case PhoneAllDelivered, PhoneNotOnWhatsApp, PhoneWhatsAppSilent, PhoneEveryChannelFail:
+	case PhoneAllDelivered, PhoneNotOnWhatsApp, PhoneWhatsAppSilent, PhoneEveryChannelFail,
+		PhoneRCSNotCapable, PhoneNeverRead, PhoneVoiceNoAnswer:
 		return true
 	}
 	return false
@@ -126,13 +130,22 @@ type Outcome struct {
 func Script(phone string, ch contract.Channel) []Outcome {
 	sent := Outcome{Status: contract.AttemptSent}
 	delivered := Outcome{Status: contract.AttemptDelivered}
+	failed := func(r contract.FailureReason) []Outcome { return []Outcome{{Status: contract.AttemptFailed, Error: r}} }
 	switch {
 	case phone == PhoneEveryChannelFail:
-		return []Outcome{{Status: contract.AttemptFailed, Error: contract.ReasonSandboxFailure}}
+		return failed(contract.ReasonSandboxFailure)
 	case phone == PhoneNotOnWhatsApp && ch == contract.ChannelWhatsApp:
-		return []Outcome{{Status: contract.AttemptFailed, Error: contract.ReasonNotOnWhatsApp}}
+		return failed(contract.ReasonNotOnWhatsApp)
 	case phone == PhoneWhatsAppSilent && ch == contract.ChannelWhatsApp:
 		return []Outcome{sent}
+	case phone == PhoneRCSNotCapable && ch == contract.ChannelRCS:
+		return failed(contract.ReasonRCSNotCapable)
+	case phone == PhoneVoiceNoAnswer && ch == contract.ChannelVoice:
+		return failed(contract.ReasonNoAnswer)
+	case phone == PhoneNeverRead && ch.ReportsReads():
+		return []Outcome{sent, delivered}
+	case ch.ReportsReads():
+		return []Outcome{sent, delivered, {Status: contract.AttemptRead}}
 	}
 	return []Outcome{sent, delivered}
 }
