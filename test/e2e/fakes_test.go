@@ -105,18 +105,18 @@ func (f *fakeProviders) metaSends() []map[string]any {
 }
 
 // providerConfig routes tenant "initech" (live) through the fakes: WhatsApp
-// over the Cloud API, SMS over Twilio. Other tenants have no live route.
+// over the Cloud API, SMS and RCS over Twilio. Other tenants have no live route.
 func providerConfig(publicBaseURL, fakeURL string) config.Providers {
 	return config.Providers{
 		PublicBaseURL: publicBaseURL,
 		Settings: map[string]providers.Settings{
 			twilio.Name: twilio.Config{AccountSID: twilioAccountSID, AuthToken: twilioAuthToken, AuthTokenSecondary: twilioSecondary,
-				From: "+15005550006"},
+				From: "+15005550006", RCSSender: e2eRCSSender},
 			meta.Name: meta.Config{PhoneNumberID: "1234567890", AccessToken: "EAAe2etoken", AppSecret: metaAppSecret,
 				VerifyToken: metaVerifyToken, TemplateName: "veriflow_code", BaseURL: fakeURL},
 		},
 		Channels: map[string]string{},
-		Tenants:  map[string]map[string]string{"initech": {"whatsapp": "meta", "sms": "twilio"}},
+		Tenants:  map[string]map[string]string{"initech": {"whatsapp": "meta", "sms": "twilio", "rcs": "twilio"}},
 	}
 }
 
