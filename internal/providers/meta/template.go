@@ -112,7 +112,7 @@ func (c Config) Button() ButtonType {
 func (c Config) ValidateTemplate() error {
 	var errs []error
 	if !validTemplateName(c.TemplateName) {
-		errs = append(errs, fmt.Errorf("TemplateName %q must be lowercase letters, digits and underscores", c.TemplateName))
+		errs = append(errs, fmt.Errorf("TemplateName (META_TEMPLATE_NAME) %q must be lowercase letters, digits and underscores", c.TemplateName))
 	}
 	for locale, code := range c.LanguageCodes {
 		if !validLanguageCode(code) {
@@ -121,7 +121,7 @@ func (c Config) ValidateTemplate() error {
 	}
 	b := c.Button()
 	if !b.Valid() {
-		errs = append(errs, fmt.Errorf("TemplateButton %q is not one of %v", b, ButtonTypes()))
+		errs = append(errs, fmt.Errorf("TemplateButton (META_TEMPLATE_BUTTON) %q is not one of %v", b, ButtonTypes()))
 	}
 	if b.needsApp() {
 		if !validAndroidPackage(c.AndroidPackageName) {
