@@ -65,8 +65,9 @@ func whatsappCommands() []command {
 						return errors.New("the meta provider is not registered")
 					}
 					tp, err := planTemplate(mc, e.cfg.Policies, *button, *expiry, *zeroTap)
-					if err != nil && args[0] != "show" {
-						return err
+					var ue usageError
+					if err != nil && (args[0] != "show" || errors.As(err, &ue)) {
+						return err // show compares with what it can, unless the command line is wrong
 					}
 					w := templateCmd{out: e.out, plan: tp, planErr: err}
 					if *dryRun {
