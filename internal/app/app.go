@@ -179,11 +179,17 @@ func (a *App) RunWorker(ctx context.Context) error {
 // Brands returns the resolver of tenants' display names and SMS autofill
 // settings: Postgres first, then the config file, then VERIFLOW_BRAND.
 func (a *App) Brands() *branding.Resolver {
-	d := branding.Defaults{Name: a.Config.Branding.Default, Tenants: map[string]store.Branding{}}
-	for t, b := range a.Config.Branding.Tenants {
+	return branding.New(a.Store, BrandDefaults(a.Config.Branding))
+}
+
+// BrandDefaults turns the configuration's branding (config file and
+// VERIFLOW_BRAND) into the resolver's defaults.
+func BrandDefaults(c config.Branding) branding.Defaults {
+	d := branding.Defaults{Name: c.Default, Tenants: map[string]store.Branding{}}
+	for t, b := range c.Tenants {
 		d.Tenants[t] = store.Branding{Name: b.Name, Origin: b.Origin, AppHash: b.AppHash}
 	}
-	return branding.New(a.Store, d)
+	return d
 }
 
 // Handler returns the HTTP API, including the provider webhooks.
