@@ -89,8 +89,11 @@ func (a *Activities) SendCode(ctx context.Context, in contract.SendInput) (contr
 	}
 	code := a.Secrets.Code(in.VerificationID, in.Generation, contract.BindingDigest(in.Transaction, in.Document), in.CodeLength)
 	locale := messages.Resolve(in.Locale, in.To.Phone)
-	msg := messages.Render(messages.Input{Kind: in.Kind, Locale: locale, Code: code, TTL: in.TTL, Channel: in.Channel,
-		Transaction: in.Transaction, Document: in.Document, Brand: brand.Name, Autofill: brand.Autofill})
+	// The tenant's display name and SMS autofill go into every channel's
+	// rendering (a channel's own renderer takes the same input).
+	input := messages.Input{Kind: in.Kind, Locale: locale, Code: code, TTL: in.TTL, Channel: in.Channel,
+		Transaction: in.Transaction, Document: in.Document, Brand: brand.Name, Autofill: brand.Autofill}
+	msg := messages.Render(input)
 	res, err := p.Send(ctx, providers.Message{
 		IdempotencyKey: fmt.Sprintf("%s/%d", in.VerificationID, in.Seq),
 		VerificationID: in.VerificationID, TenantID: in.TenantID, Channel: in.Channel,
