@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/veriflow/veriflow/internal/branding"
 	"github.com/veriflow/veriflow/internal/contract"
 	"github.com/veriflow/veriflow/internal/events"
 	"github.com/veriflow/veriflow/internal/events/delivery"
@@ -57,6 +58,14 @@ type Activities struct {
 	// Temporal starts the DeliverEvent workflows of the outbound events a
 	// projection queued (nil: the events relay starts them later).
 	Temporal client.Client
+	// Brands looks up the tenant's display name and SMS autofill settings
+	// for the message (nil: the default name, no autofill).
+	Brands Brands
+}
+
+// Brands looks a tenant's brand up (branding.Resolver).
+type Brands interface {
+	Lookup(ctx context.Context, tenantID string) (branding.Brand, error)
 }
 
 // SendCode derives the verification's code, renders the message and hands
@@ -71,10 +80,20 @@ func (a *Activities) SendCode(ctx context.Context, in contract.SendInput) (contr
 	if err != nil {
 		return contract.SendResult{}, deliveryError(err)
 	}
+	var brand branding.Brand
+	if a.Brands != nil {
+		// Looked up here, not carried in the input: no workflow change.
+		if brand, err = a.Brands.Lookup(ctx, in.TenantID); err != nil {
+			return contract.SendResult{}, err
+		}
+	}
 	code := a.Secrets.Code(in.VerificationID, in.Generation, contract.BindingDigest(in.Transaction, in.Document), in.CodeLength)
 	locale := messages.Resolve(in.Locale, in.To.Phone)
-	msg := messages.Render(messages.Input{Kind: in.Kind, Locale: locale, Code: code, TTL: in.TTL, Channel: in.Channel,
-		Transaction: in.Transaction, Document: in.Document})
+	// The tenant's display name and SMS autofill go into every channel's
+	// rendering (a channel's own renderer takes the same input).
+	input := messages.Input{Kind: in.Kind, Locale: locale, Code: code, TTL: in.TTL, Channel: in.Channel,
+		Transaction: in.Transaction, Document: in.Document, Brand: brand.Name, Autofill: brand.Autofill}
+	msg := messages.Render(input)
 	res, err := p.Send(ctx, providers.Message{
 		IdempotencyKey: fmt.Sprintf("%s/%d", in.VerificationID, in.Seq),
 		VerificationID: in.VerificationID, TenantID: in.TenantID, Channel: in.Channel,

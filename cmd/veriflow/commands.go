@@ -146,8 +146,12 @@ func commands() []command {
 			name: "tenant", usage: "tenant <command> [flags]",
 			summary: "manage tenants",
 			desc: "Configures tenants. set-callback registers the URL that receives a tenant's signed " +
-				"outbound events (verification state changes).",
-			examples: []string{"veriflow tenant set-callback --tenant acme --url https://acme.example/hooks/veriflow"},
+				"outbound events (verification state changes); set-name and set-autofill set what its " +
+				"messages say and carry; show prints them.",
+			examples: []string{
+				"veriflow tenant set-callback --tenant acme --url https://acme.example/hooks/veriflow",
+				"veriflow tenant set-name --tenant acme --name \"Acme Bank\"",
+			},
 		},
 		{
 			name: "tenant set-callback", usage: "tenant set-callback --tenant TENANT --url URL", config: true,
@@ -168,6 +172,73 @@ func commands() []command {
 						return usageError("needs --tenant and --url, and no other arguments")
 					}
 					return setCallback(ctx, e.cfg, *tenant, *u, e.out)
+				}
+			},
+		},
+		{
+			name: "tenant set-name", usage: "tenant set-name --tenant TENANT --name NAME", config: true,
+			summary: "set the display name a tenant's messages say",
+			desc: "Sets the name every SMS, RCS, WhatsApp text, e-mail and call of the tenant says (\"123456 is " +
+				"your Acme code\"), stored in Postgres; --name \"\" unsets it, so the config file's " +
+				"display_name, then VERIFLOW_BRAND, apply. At most 40 characters, no control characters, no " +
+				"web or e-mail address. Messages use it within 30 seconds. Needs DATABASE_URL.",
+			examples: []string{"veriflow tenant set-name --tenant acme --name \"Acme Bank\"", "veriflow tenant set-name --tenant acme --name \"\""},
+			flags: func(fs *flag.FlagSet) action {
+				tenant := fs.String("tenant", "", "tenant id (must exist)")
+				name := fs.String("name", "", "display name (\"\" unsets it)")
+				return func(ctx context.Context, e env, args []string) error {
+					if *tenant == "" || !given(fs)["name"] || len(args) != 0 {
+						return usageError("needs --tenant and --name, and no other arguments")
+					}
+					return setTenantName(ctx, e.cfg, *tenant, *name, e.out)
+				}
+			},
+		},
+		{
+			name: "tenant set-autofill", usage: "tenant set-autofill --tenant TENANT [--origin HOST] [--app-hash HASH]", config: true,
+			summary: "set a tenant's SMS autofill: web origin, Android app hash",
+			desc: "Sets what the tenant's SMS and RCS texts carry for code autofill, stored in Postgres: --origin " +
+				"(a bare host such as example.com) ends them with the origin-bound line \"@example.com #123456\" " +
+				"that browsers read (WebOTP, Safari); --app-hash (the 11-character SMS Retriever hash of the " +
+				"Android app) adds a line with the hash. A flag left out is unchanged; \"\" unsets it (the " +
+				"config file's web_origin or android_app_hash then apply). Needs DATABASE_URL.",
+			examples: []string{
+				"veriflow tenant set-autofill --tenant acme --origin acme.example --app-hash FA+9qCX9VSu",
+				"veriflow tenant set-autofill --tenant acme --app-hash \"\"",
+			},
+			flags: func(fs *flag.FlagSet) action {
+				tenant := fs.String("tenant", "", "tenant id (must exist)")
+				origin := fs.String("origin", "", "web host of the origin-bound line (\"\" unsets it)")
+				hash := fs.String("app-hash", "", "Android SMS Retriever app hash (\"\" unsets it)")
+				return func(ctx context.Context, e env, args []string) error {
+					set := given(fs)
+					if *tenant == "" || !set["origin"] && !set["app-hash"] || len(args) != 0 {
+						return usageError("needs --tenant and --origin, --app-hash or both, and no other arguments")
+					}
+					var o, h *string
+					if set["origin"] {
+						o = origin
+					}
+					if set["app-hash"] {
+						h = hash
+					}
+					return setTenantAutofill(ctx, e.cfg, *tenant, o, h, e.out)
+				}
+			},
+		},
+		{
+			name: "tenant show", usage: "tenant show --tenant TENANT", config: true,
+			summary: "print a tenant's display name and SMS autofill, and a sample SMS",
+			desc: "Prints the display name, web origin and app hash the tenant's messages use, where each comes " +
+				"from (veriflow tenant, the config file or VERIFLOW_BRAND), and a sample SMS. Needs DATABASE_URL.",
+			examples: []string{"veriflow tenant show --tenant acme"},
+			flags: func(fs *flag.FlagSet) action {
+				tenant := fs.String("tenant", "", "tenant id (must exist)")
+				return func(ctx context.Context, e env, args []string) error {
+					if *tenant == "" || len(args) != 0 {
+						return usageError("needs --tenant, and no other arguments")
+					}
+					return withStore(ctx, e.cfg, func(s *store.Store) error { return showTenant(ctx, s, e.cfg, *tenant, e.out) })
 				}
 			},
 		},

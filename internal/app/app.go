@@ -25,6 +25,7 @@ import (
 
 	"github.com/veriflow/veriflow/activities"
 	"github.com/veriflow/veriflow/api"
+	"github.com/veriflow/veriflow/internal/branding"
 	"github.com/veriflow/veriflow/internal/codec"
 	"github.com/veriflow/veriflow/internal/config"
 	"github.com/veriflow/veriflow/internal/events/delivery"
@@ -161,6 +162,7 @@ func (a *App) RunWorker(ctx context.Context) error {
 		Metrics:   a.Metrics,
 		Log:       a.Log,
 		Temporal:  a.Temporal,
+		Brands:    a.Brands(),
 	}
 	deliveries := &delivery.Activities{Store: a.Store, Secrets: a.Secrets, Log: a.Log}
 	w := worker.New(a.Temporal, acts, deliveries, sdkworker.Options{WorkerStopTimeout: a.Config.ShutdownTimeout, Interceptors: a.WorkerInterceptors})
@@ -172,6 +174,22 @@ func (a *App) RunWorker(ctx context.Context) error {
 	w.Stop()
 	a.Log.Info("worker stopped")
 	return nil
+}
+
+// Brands returns the resolver of tenants' display names and SMS autofill
+// settings: Postgres first, then the config file, then VERIFLOW_BRAND.
+func (a *App) Brands() *branding.Resolver {
+	return branding.New(a.Store, BrandDefaults(a.Config.Branding))
+}
+
+// BrandDefaults turns the configuration's branding (config file and
+// VERIFLOW_BRAND) into the resolver's defaults.
+func BrandDefaults(c config.Branding) branding.Defaults {
+	d := branding.Defaults{Name: c.Default, Tenants: map[string]store.Branding{}}
+	for t, b := range c.Tenants {
+		d.Tenants[t] = store.Branding{Name: b.Name, Origin: b.Origin, AppHash: b.AppHash}
+	}
+	return d
 }
 
 // Handler returns the HTTP API, including the provider webhooks.

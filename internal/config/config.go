@@ -58,6 +58,9 @@ type Config struct {
 	CodecTrustedNetworks []netip.Prefix
 	// Abuse holds the rate limits and fraud guards (config file only).
 	Abuse Abuse
+	// Branding holds the tenants' display names and SMS autofill settings
+	// from the config file, and the default name (VERIFLOW_BRAND).
+	Branding Branding
 	// MetricsAddr is where a worker-only process serves /metrics
 	// (VERIFLOW_METRICS_ADDR; the API serves /metrics on its own address).
 	MetricsAddr string
@@ -103,6 +106,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	c.Policies = f.policies()
 	c.Abuse = f.abuse()
+	if c.Branding, err = f.branding(get); err != nil {
+		errs = append(errs, err)
+	}
 	errs = append(errs, c.Policies.Validate()...)
 	if c.ShutdownTimeout, err = time.ParseDuration(get("VERIFLOW_SHUTDOWN_TIMEOUT", "20s")); err != nil {
 		errs = append(errs, fmt.Errorf("VERIFLOW_SHUTDOWN_TIMEOUT: %w", err))

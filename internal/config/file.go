@@ -28,6 +28,11 @@ type tenantFile struct {
 	Policies         map[contract.Kind]policy.Settings `json:"policies"`
 	Limits           limits.Limits                     `json:"limits"`
 	AllowedCountries []string                          `json:"allowed_countries"`
+	// DisplayName, WebOrigin and AndroidAppHash are the tenant's branding
+	// (see Branding).
+	DisplayName    string `json:"display_name"`
+	WebOrigin      string `json:"web_origin"`
+	AndroidAppHash string `json:"android_app_hash"`
 }
 
 // readFile reads the config file named by VERIFLOW_CONFIG_FILE, if any.

@@ -48,8 +48,12 @@ type Input struct {
 	Transaction *contract.Transaction
 	// Document is what a signature code consents to.
 	Document *contract.Document
-	// Brand is the sender/app name; empty means DefaultBrand.
+	// Brand is the tenant's display name, said in every channel's text and
+	// the e-mail subject; empty means DefaultBrand.
 	Brand string
+	// Autofill, for the SMS and RCS channels, appends the lines that
+	// browsers and Android apps read to fill the code in (see Render).
+	Autofill Autofill
 }
 
 // Rendered is a message ready for a provider.
@@ -80,6 +84,15 @@ type data struct {
 // for e-mail and when Channel is empty. Untrusted fields (payee, title,
 // brand) lose control characters and line breaks and are clamped in
 // length; HTML escapes them.
+//
+// For SMS and RCS, a configured Autofill adds lines after the sentences,
+// in every locale: the Android app hash on a line of its own, then the
+// origin-bound line as the very last line (WebOTP reads only the last
+// line; SMS Retriever finds its hash anywhere in the message):
+//
+//	123456 is your Acme code to sign in. It expires in 5 minutes. Never share this code with anyone.
+//	FA+9qCX9VSu
+//	@example.com #123456
 func Render(in Input) Rendered {
 	loc := localeOf(in.Locale)
 	r, err := render(loc, in)
@@ -88,6 +101,9 @@ func Render(in Input) Rendered {
 	}
 	if err != nil { // unreachable: tests execute every template
 		r = Rendered{Text: clean(in.Code, maxCode)}
+	}
+	if in.Channel == contract.ChannelSMS || in.Channel == contract.ChannelRCS {
+		r.Text += in.Autofill.lines(clean(in.Code, maxCode))
 	}
 	return r
 }

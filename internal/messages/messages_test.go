@@ -185,7 +185,7 @@ func TestRenderEnglish(t *testing.T) {
 	}
 
 	r = Render(Input{Kind: contract.KindTwoFactor, Code: "123456", TTL: 5 * time.Minute})
-	if r.Subject != "Your verification code" || r.HTML == "" {
+	if r.Subject != "Your Veriflow verification code" || r.HTML == "" {
 		t.Errorf("no channel: subject %q, HTML %d bytes", r.Subject, len(r.HTML))
 	}
 }

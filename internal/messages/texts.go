@@ -20,7 +20,7 @@ import "github.com/veriflow/veriflow/internal/contract"
 //   - the payee and the title can end with a period ("ACME S.p.A."): a
 //     doubled final period is collapsed, so write the sentence normally.
 type texts struct {
-	// subject is the e-mail subject.
+	// subject is the e-mail subject; it names the brand.
 	subject string
 	// lead is the first sentence, per kind.
 	lead map[contract.Kind]string
@@ -39,7 +39,7 @@ type texts struct {
 // returned by Locales.
 var catalog = map[string]texts{
 	"en": {
-		subject: "Your verification code",
+		subject: "Your {{.Brand}} verification code",
 		lead: map[contract.Kind]string{
 			contract.KindSignup:        "{{.Code}} is your {{.Brand}} code to confirm your sign-up.",
 			contract.KindTransaction:   "{{.Code}} is your {{.Brand}} code to approve the payment of {{.Amount}} to {{.Payee}}.",
@@ -53,7 +53,7 @@ var catalog = map[string]texts{
 		minute:  [2]string{"minute", "minutes"},
 	},
 	"it": {
-		subject: "Il tuo codice di verifica",
+		subject: "Il tuo codice di verifica {{.Brand}}",
 		lead: map[contract.Kind]string{
 			contract.KindSignup:        "{{.Code}} è il tuo codice {{.Brand}} per confermare la registrazione.",
 			contract.KindTransaction:   "{{.Code}} è il tuo codice {{.Brand}} per autorizzare il pagamento di {{.Amount}} a {{.Payee}}.",
@@ -67,7 +67,7 @@ var catalog = map[string]texts{
 		minute:  [2]string{"minuto", "minuti"},
 	},
 	"es": {
-		subject: "Tu código de verificación",
+		subject: "Tu código de verificación de {{.Brand}}",
 		lead: map[contract.Kind]string{
 			contract.KindSignup:        "{{.Code}} es tu código de {{.Brand}} para confirmar tu registro.",
 			contract.KindTransaction:   "{{.Code}} es tu código de {{.Brand}} para autorizar el pago de {{.Amount}} a {{.Payee}}.",
@@ -81,7 +81,7 @@ var catalog = map[string]texts{
 		minute:  [2]string{"minuto", "minutos"},
 	},
 	"de": {
-		subject: "Ihr Bestätigungscode",
+		subject: "Ihr {{.Brand}}-Bestätigungscode",
 		lead: map[contract.Kind]string{
 			contract.KindSignup:        "{{.Code}} ist Ihr {{.Brand}}-Code zur Bestätigung Ihrer Registrierung.",
 			contract.KindTransaction:   "{{.Code}} ist Ihr {{.Brand}}-Code zur Freigabe der Zahlung von {{.Amount}} an {{.Payee}}.",
@@ -95,7 +95,7 @@ var catalog = map[string]texts{
 		minute:  [2]string{"Minute", "Minuten"},
 	},
 	"fr": {
-		subject: "Votre code de vérification",
+		subject: "Votre code de vérification {{.Brand}}",
 		lead: map[contract.Kind]string{
 			contract.KindSignup:        "{{.Code}} est votre code {{.Brand}} pour confirmer votre inscription.",
 			contract.KindTransaction:   "{{.Code}} est votre code {{.Brand}} pour valider le paiement de {{.Amount}} à {{.Payee}}.",
@@ -111,7 +111,7 @@ var catalog = map[string]texts{
 	// pt follows Brazilian usage (senha, compartilhe), like CLDR's "pt";
 	// the wording otherwise reads naturally in Portugal too.
 	"pt": {
-		subject: "Seu código de verificação",
+		subject: "Seu código de verificação {{.Brand}}",
 		lead: map[contract.Kind]string{
 			contract.KindSignup:        "{{.Code}} é seu código {{.Brand}} para confirmar sua inscrição.",
 			contract.KindTransaction:   "{{.Code}} é seu código {{.Brand}} para autorizar o pagamento de {{.Amount}} a {{.Payee}}.",
