@@ -21,7 +21,7 @@ var ErrInvalidCallback = errors.New("twiliovoice: invalid call status callback")
 //	CallStatus            receipt
 //	queued                queued
 //	initiated, ringing    sent (informational)
-//	in-progress, answered delivered; with amd, sent until AnsweredBy is known
+//	in-progress           delivered; with amd, sent until AnsweredBy is known
 //	completed             delivered (Twilio's "completed" means answered)
 //	busy                  failed, busy
 //	no-answer             failed, no_answer
@@ -49,7 +49,7 @@ func ParseCallStatus(form url.Values, amd bool) (contract.Receipt, error) {
 		rc.Status = contract.AttemptQueued
 	case "initiated", "ringing":
 		rc.Status = contract.AttemptSent
-	case "in-progress", "answered", "completed":
+	case "in-progress", "completed":
 		switch {
 		case machine:
 			rc.Status, rc.Error = contract.AttemptFailed, contract.ReasonAnsweringMachine
