@@ -153,7 +153,7 @@ fuzz: ## run each fuzz target of FUZZ_PKGS for FUZZTIME (default 10s), one after
 
 record-histories: temporal-cli ## record workflow histories for the replay test into workflows/testdata/histories/<date>-<commit>/
 	dir=workflows/testdata/histories/$$(date -u +%Y%m%d)-$$(git rev-parse --short HEAD); mkdir -p $$dir; \
-	VERIFLOW_RECORD_HISTORIES=$(CURDIR)/$$dir $(GO) test -count=1 -run 'TestSandboxNumbers|TestCheckRightAfterStartIsApproved|TestWrongCodeThenMaxChecks|TestResendAndCancel|TestResendAfterCooldown|TestTransactionBinding|TestSignatureEvidence|TestEventsCallback' ./test/e2e; \
+	VERIFLOW_RECORD_HISTORIES=$(CURDIR)/$$dir $(GO) test -count=1 -run 'TestSandboxNumbers|TestCheckRightAfterStartIsApproved|TestWrongCodeThenMaxChecks|TestResendAndCancel|TestResendAfterCooldown|TestTransactionBinding|TestSignatureEvidence|TestEventsCallback|TestChannelGoal|TestNewChannelsSandboxNumbers' ./test/e2e; \
 	echo "recorded into $$dir"
 
 # The chaos test kills -9 and restarts the worker, the API and Temporal and

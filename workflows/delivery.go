@@ -24,19 +24,30 @@ type sendRequest struct {
 	generation int // the code's generation (a new code on resend increments it)
 }
 
-// step is the wait after one send: it ends on a delivery, on a failure or
-// when its timer fires.
+// step is the wait after one send: it ends when its attempt reaches the
+// step's goal, on a failure or when its timer fires.
 type step struct {
 	attempt    int // index in state.Attempts
 	planIdx    int
+	goal       contract.ChannelGoal // GoalRead only on a channel that reports reads
 	timerFired bool
 	resolved   bool
 	cancel     workflow.CancelFunc
 }
 
+// reached reports whether attempt a reached the step's goal: read when the
+// goal is read, delivered (or read) otherwise. It is the one test of a
+// channel's success: the step's end and its resolution both ask it.
+func (s *step) reached(a contract.Attempt) bool {
+	if s.goal == contract.GoalRead {
+		return a.Status == contract.AttemptRead
+	}
+	return a.Status.Delivered()
+}
+
 // ended reports whether the step's wait is over, given its attempt.
 func (s *step) ended(a contract.Attempt) bool {
-	return s.timerFired || a.Status.Failed() || a.Status.Delivered()
+	return s.timerFired || a.Status.Failed() || s.reached(a)
 }
 
 // delivery is the failover state of a verification: the send queued for
@@ -96,10 +107,11 @@ func (d *delivery) stopTimer() {
 	}
 }
 
-// openStep starts the step of a send of attempt at plan index planIdx.
-func (d *delivery) openStep(attempt, planIdx int) {
+// openStep starts the step of a send of attempt at plan index planIdx,
+// which ends successfully once the attempt reaches goal.
+func (d *delivery) openStep(attempt, planIdx int, goal contract.ChannelGoal) {
 	d.cur = planIdx
-	d.step = &step{attempt: attempt, planIdx: planIdx}
+	d.step = &step{attempt: attempt, planIdx: planIdx, goal: goal}
 }
 
 // startTimer ends the open step after timeout unless it is resolved (or

@@ -61,6 +61,10 @@ func (v *verification) applyReceipt(ctx workflow.Context, i int, r contract.Rece
 		at := a.UpdatedAt
 		a.DeliveredAt = &at
 	}
+	if r.Status == contract.AttemptRead && a.ReadAt == nil {
+		at := a.UpdatedAt
+		a.ReadAt = &at
+	}
 	v.emit(ctx, contract.AttemptEvent(r.Status), a.Channel, string(r.Error))
 	return true
 }

@@ -23,7 +23,7 @@ func (v *verification) send(ctx workflow.Context, req *sendRequest) {
 	v.state.Sends++
 	v.state.LastSendAt = now
 	v.state.Channel = req.channel
-	d.openStep(idx, req.planIdx)
+	d.openStep(idx, req.planIdx, v.stepGoal(ctx, req.channel))
 	v.upsertSearch(ctx)
 	v.emit(ctx, contract.EventSending, req.channel, req.reason)
 	v.project(ctx)
@@ -75,26 +75,46 @@ func (v *verification) send(ctx workflow.Context, req *sendRequest) {
 	}
 }
 
-// resolveStep ends the current step: on delivery it stays on the channel,
-// on failure or timeout it fails over to the next channel, if any.
+// stepGoal is the goal of a step on channel ch: read when the plan asks
+// for it and ch reports reads, delivered otherwise. Histories from before
+// channel goals never ask for read, so never reach the version marker.
+func (v *verification) stepGoal(ctx workflow.Context, ch contract.Channel) contract.ChannelGoal {
+	if v.in.Plan.Goal == contract.GoalRead && ch.ReportsReads() &&
+		workflow.GetVersion(ctx, changeChannelGoalRead, workflow.DefaultVersion, 1) == 1 {
+		return contract.GoalRead
+	}
+	return contract.GoalDelivered
+}
+
+// resolveStep ends the current step: when its attempt reached the step's
+// goal it stays on the channel; on failure, timeout or (goal read) a
+// delivered message left unread, it fails over to the next channel, if any.
 func (v *verification) resolveStep(ctx workflow.Context) {
 	d := &v.delivery
 	s := d.step
 	d.closeStep()
-	a := v.state.Attempts[s.attempt]
-	if a.Status.Delivered() {
+	a := &v.state.Attempts[s.attempt]
+	if s.reached(*a) {
 		return
 	}
 	reason := contract.ReasonTimeout
-	if a.Status.Failed() {
+	switch {
+	case a.Status.Failed():
 		reason = a.Error
 		if reason == "" {
 			reason = contract.ReasonOf(a.Status)
 		}
+	case a.Status.Delivered():
+		// Only a read goal leaves a delivered step unreached.
+		reason = contract.ReasonNotRead
 	}
 	next := v.nextChannel(s.planIdx + 1)
 	if next < 0 || v.state.Sends >= v.in.Policy.MaxSends {
 		return // nothing more to try: wait for checks, expiry, or all failed
+	}
+	if reason == contract.ReasonNotRead {
+		// The attempt says why it was left (its status stays delivered).
+		a.Error, a.UpdatedAt = reason, workflow.Now(ctx)
 	}
 	v.emit(ctx, contract.EventFailedOver, a.Channel, string(reason))
 	d.queue(&sendRequest{channel: v.in.Plan.Channels[next], planIdx: next, reason: reasonFailover, generation: d.generation(false)})

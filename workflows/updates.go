@@ -20,6 +20,11 @@ const (
 	// a failover pending) waits for it (histories before it answered at
 	// once, counting the check as wrong).
 	changeCheckWaitsForFirstCode = "check-waits-for-first-code"
+	// changeChannelGoalRead: with the plan's goal "read", a step on a
+	// channel that reports reads ends successfully only on a read receipt,
+	// and a delivered-but-unread message fails over with "not_read" when
+	// the step times out (histories before it had no goal: delivered).
+	changeChannelGoalRead = "channel-goal-read"
 )
 
 // firstCodeOnItsWay reports whether no code has been sent yet but one will

@@ -16,7 +16,7 @@ import (
 func commands() []command {
 	const needs = " It needs DATABASE_URL, TEMPORAL_ADDRESS, VERIFLOW_CODE_SECRET, VERIFLOW_PAYLOAD_KEYS and " +
 		"VERIFLOW_EVIDENCE_KEYS (directly or through VERIFLOW_CONFIG_FILE)."
-	return []command{
+	return append([]command{
 		{
 			name: "dev", usage: "dev [--ui-port PORT]", config: true,
 			summary: "run the whole service locally and print a test API key",
@@ -242,7 +242,7 @@ func commands() []command {
 				return nil
 			}),
 		},
-	}
+	}, whatsappCommands()...)
 }
 
 // noFlags makes the flags of a command that takes no flags and no

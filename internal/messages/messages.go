@@ -142,7 +142,7 @@ func render(loc string, in Input) (Rendered, error) {
 		sentences[i] = tidy(s)
 	}
 	r := Rendered{Text: plainSpaces(strings.Join(sentences[:], " "))}
-	if in.Channel == contract.ChannelSMS || in.Channel == contract.ChannelWhatsApp {
+	if in.Channel == contract.ChannelSMS || in.Channel == contract.ChannelWhatsApp || in.Channel == contract.ChannelRCS {
 		return r, nil
 	}
 	subject, err := execute(tpl, "subject", d)

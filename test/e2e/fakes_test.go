@@ -128,21 +128,21 @@ func (f *fakeProviders) metaSends() []map[string]any {
 }
 
 // providerConfig routes tenant "initech" (live) through the fakes: WhatsApp
-// over the Cloud API, SMS and voice over Twilio. Other tenants have no live
-// route.
+// over the Cloud API, SMS, RCS and voice over Twilio. Other tenants have no
+// live route.
 func providerConfig(publicBaseURL, fakeURL string) config.Providers {
 	return config.Providers{
 		PublicBaseURL: publicBaseURL,
 		Settings: map[string]providers.Settings{
 			twilio.Name: twilio.Config{AccountSID: twilioAccountSID, AuthToken: twilioAuthToken, AuthTokenSecondary: twilioSecondary,
-				From: "+15005550006"},
+				From: "+15005550006", RCSSender: e2eRCSSender},
 			twiliovoice.Name: twiliovoice.Config{AccountSID: twilioAccountSID, AuthToken: twilioAuthToken, AuthTokenSecondary: twilioSecondary,
 				From: "+15005550006"},
 			meta.Name: meta.Config{PhoneNumberID: "1234567890", AccessToken: "EAAe2etoken", AppSecret: metaAppSecret,
 				VerifyToken: metaVerifyToken, TemplateName: "veriflow_code", BaseURL: fakeURL},
 		},
 		Channels: map[string]string{},
-		Tenants:  map[string]map[string]string{"initech": {"whatsapp": "meta", "sms": "twilio", "voice": twiliovoice.Name}},
+		Tenants:  map[string]map[string]string{"initech": {"whatsapp": "meta", "sms": "twilio", "rcs": "twilio", "voice": twiliovoice.Name}},
 	}
 }
 

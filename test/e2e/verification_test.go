@@ -32,11 +32,12 @@ func TestSandboxNumbers(t *testing.T) {
 		status string // final status after the check (or without one)
 		want   []attemptWant
 	}{
-		{"all delivered", "+15005550000", "approved", []attemptWant{{"whatsapp", "delivered", ""}}},
+		// WhatsApp reports reads: delivered, then read.
+		{"all delivered", "+15005550000", "approved", []attemptWant{{"whatsapp", "read", ""}}},
 		{"not on whatsapp", "+15005550001", "approved", []attemptWant{{"whatsapp", "failed", "not_on_whatsapp"}, {"sms", "delivered", ""}}},
 		{"whatsapp silent", "+15005550002", "approved", []attemptWant{{"whatsapp", "sent", ""}, {"sms", "delivered", ""}}},
 		{"every channel fails", "+15005550003", "failed", []attemptWant{{"whatsapp", "failed", "sandbox_failure"}, {"sms", "failed", "sandbox_failure"}, {"email", "failed", "sandbox_failure"}}},
-		{"any other number", "+393331234567", "approved", []attemptWant{{"whatsapp", "delivered", ""}}},
+		{"any other number", "+393331234567", "approved", []attemptWant{{"whatsapp", "read", ""}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -313,7 +314,9 @@ func TestBadInput(t *testing.T) {
 		{"bad email", map[string]any{"kind": "signup", "to": map[string]string{"email": "Ada <ada@example.com>"}}, 400, []string{"to.email"}},
 		{"ranges", map[string]any{"kind": "signup", "to": map[string]string{"email": "a@b.co"}, "code_length": 3, "ttl_seconds": 7200,
 			"max_checks": 0, "channel_timeout_seconds": 1}, 400, []string{"channel_timeout_seconds", "code_length", "ttl_seconds", "max_checks"}},
-		{"unknown channel", map[string]any{"kind": "signup", "to": map[string]string{"email": "a@b.co"}, "channels": []string{"email", "voice", "email"}}, 400, []string{"channels[1]", "channels[2]"}},
+		{"unknown channel", map[string]any{"kind": "signup", "to": map[string]string{"email": "a@b.co"}, "channels": []string{"email", "pigeon", "email"}}, 400, []string{"channels[1]", "channels[2]"}},
+		{"voice not last", map[string]any{"kind": "signup", "to": map[string]string{"phone": "+393331234567"}, "channels": []string{"voice", "sms"}}, 400, []string{"channels"}},
+		{"unknown channel goal", map[string]any{"kind": "signup", "to": map[string]string{"email": "a@b.co"}, "channel_goal": "seen"}, 400, []string{"channel_goal"}},
 		{"no reachable channel", map[string]any{"kind": "signup", "to": map[string]string{"email": "a@b.co"}, "channels": []string{"sms"}}, 400, []string{"channels"}},
 		{"transaction missing", map[string]any{"kind": "transaction", "to": map[string]string{"email": "a@b.co"}}, 400, []string{"transaction"}},
 		{"transaction bad", map[string]any{"kind": "transaction", "to": map[string]string{"email": "a@b.co"},

@@ -27,15 +27,37 @@ type Config struct {
 	// template's Meta language code. Entries override DefaultLanguageCodes;
 	// a locale found in neither uses the code of "en".
 	LanguageCodes map[string]string
-	// AndroidPackageName and AndroidSignatureHash, both set, make
-	// TemplateDefinition describe a one-tap autofill template (Android; other
-	// devices show the copy-code button). They do not change the send
-	// payload: one-tap is configured on the template. New validates them.
+	// AndroidPackageName and AndroidSignatureHash name the Android app of a
+	// one-tap or zero-tap template (META_ANDROID_PACKAGE,
+	// META_ANDROID_SIGNATURE_HASH); both set, they make one_tap the default
+	// TemplateButton. They do not change the send payload: the button is
+	// configured on the template. New validates them.
 	AndroidPackageName   string
 	AndroidSignatureHash string
+
+	// The template settings below are used by TemplateDefinition and the
+	// template commands only (ValidateTemplate checks them).
+
+	// WABAID is the WhatsApp Business Account that owns the template
+	// (META_WABA_ID).
+	WABAID string
+	// TemplateButton is the template's OTP button (META_TEMPLATE_BUTTON);
+	// "" means one_tap when the Android app is set, copy_code otherwise.
+	TemplateButton ButtonType
+	// ZeroTapTermsAccepted says the business accepted Meta's zero-tap terms
+	// (META_ZERO_TAP_TERMS_ACCEPTED=true); a zero_tap button needs it.
+	ZeroTapTermsAccepted bool
+	// NoSecurityRecommendation leaves "For your security, do not share this
+	// code." out of the body (META_TEMPLATE_SECURITY_RECOMMENDATION=false).
+	NoSecurityRecommendation bool
 	// CodeExpirationMinutes, 1 to 90, adds the "This code expires in N
 	// minutes" footer to TemplateDefinition; 0 leaves it out.
 	CodeExpirationMinutes int
+	// MessageSendTTLSeconds, 30 to 900, is the template's time-to-live:
+	// how long Meta keeps trying to deliver a message; 0 leaves Meta's
+	// default (10 minutes).
+	MessageSendTTLSeconds int
+
 	// AppSecret verifies X-Hub-Signature-256 on webhooks (VerifySignature).
 	AppSecret string
 	// VerifyToken answers the webhook's GET challenge (Challenge).

@@ -60,20 +60,27 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
+// parseAPIError reads a non-2xx answer of the Graph API. known reports
+// whether the body was Meta's error JSON.
+func parseAPIError(status int, raw []byte, redact func(string) string) (apiErr *APIError, known bool) {
+	apiErr = &APIError{StatusCode: status}
+	var er errorResponse
+	if json.Unmarshal(raw, &er) != nil || er.Error == nil {
+		return apiErr, false
+	}
+	apiErr.Code = er.Error.Code
+	apiErr.Subcode = er.Error.ErrorSubcode
+	apiErr.Type = clip(er.Error.Type)
+	apiErr.Message = clip(redact(er.Error.Message))
+	apiErr.Details = clip(redact(er.Error.ErrorData.Details))
+	apiErr.FBTraceID = clip(er.Error.FBTraceID)
+	return apiErr, true
+}
+
 // failure turns a non-2xx answer into a permanent or a transient error.
 func (p *Provider) failure(ctx context.Context, status int, raw []byte, lang string, redact func(string) string) error {
-	apiErr := &APIError{StatusCode: status}
-	var er errorResponse
-	if json.Unmarshal(raw, &er) == nil && er.Error != nil {
-		apiErr.Code = er.Error.Code
-		apiErr.Subcode = er.Error.ErrorSubcode
-		apiErr.Type = clip(er.Error.Type)
-		apiErr.Message = clip(redact(er.Error.Message))
-		apiErr.Details = clip(redact(er.Error.ErrorData.Details))
-		apiErr.FBTraceID = clip(er.Error.FBTraceID)
-	}
+	apiErr, known := parseAPIError(status, raw, redact)
 	var e providers.ErrorRule
-	known := er.Error != nil
 	if known {
 		e, known = errorTable().Lookup(apiErr.Code)
 	}

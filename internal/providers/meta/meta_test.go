@@ -531,64 +531,6 @@ func TestErrorReason(t *testing.T) {
 		424242 provider_rejected yes`)
 }
 
-func TestTemplateDefinition(t *testing.T) {
-	cfg := testConfig("", nil)
-	cfg.CodeExpirationMinutes = 10
-	got := TemplateDefinition(cfg, "en")
-	want := map[string]any{
-		"name":     testTemplate,
-		"language": "en_US",
-		"category": "AUTHENTICATION",
-		"components": []any{
-			map[string]any{"type": "BODY", "add_security_recommendation": true},
-			map[string]any{"type": "FOOTER", "code_expiration_minutes": float64(10)},
-			map[string]any{"type": "BUTTONS", "buttons": []any{
-				map[string]any{"type": "OTP", "otp_type": "COPY_CODE", "text": "Copy code"},
-			}},
-		},
-	}
-	if g := roundTrip(t, got); !reflect.DeepEqual(g, want) {
-		t.Errorf("copy code:\n got %s\nwant %s", mustJSON(t, got), mustJSON(t, want))
-	}
-
-	cfg.CodeExpirationMinutes = 0
-	cfg.AndroidPackageName = "com.example.veriflow"
-	cfg.AndroidSignatureHash = "K8a/AINcGX7"
-	if _, err := New(cfg); err != nil {
-		t.Fatalf("New(one-tap config): %v", err)
-	}
-	got = TemplateDefinition(cfg, "pt")
-	want = map[string]any{
-		"name":     testTemplate,
-		"language": "pt_BR",
-		"category": "AUTHENTICATION",
-		"components": []any{
-			map[string]any{"type": "BODY", "add_security_recommendation": true},
-			map[string]any{"type": "BUTTONS", "buttons": []any{
-				map[string]any{
-					"type": "OTP", "otp_type": "ONE_TAP", "text": "Copy code", "autofill_text": "Autofill",
-					"supported_apps": []any{map[string]any{"package_name": "com.example.veriflow", "signature_hash": "K8a/AINcGX7"}},
-				},
-			}},
-		},
-	}
-	if g := roundTrip(t, got); !reflect.DeepEqual(g, want) {
-		t.Errorf("one tap:\n got %s\nwant %s", mustJSON(t, got), mustJSON(t, want))
-	}
-}
-
-func TestTemplateDefinitionLanguage(t *testing.T) {
-	cfg := testConfig("", nil)
-	cfg.LanguageCodes = map[string]string{"en": "en_GB"}
-	for in, want := range map[string]string{
-		"": "en_GB", "en": "en_GB", "it": "it", "pt-BR": "pt_BR", "en_US": "en_US", "pt_PT": "pt_PT", "nl": "nl",
-	} {
-		if got := TemplateDefinition(cfg, in)["language"]; got != want {
-			t.Errorf("TemplateDefinition(%q) language = %v, want %s", in, got, want)
-		}
-	}
-}
-
 func roundTrip(t *testing.T, v any) map[string]any {
 	t.Helper()
 	var out map[string]any

@@ -1,6 +1,9 @@
 package meta
 
 import (
+	"errors"
+	"fmt"
+
 	"github.com/veriflow/veriflow/internal/contract"
 	"github.com/veriflow/veriflow/internal/providers"
 )
@@ -19,7 +22,18 @@ func Plugin() providers.Plugin {
 }
 
 // load is the plug-in's Load.
-func load(get func(string) string) (providers.Settings, error) { return ConfigFromEnv(get), nil }
+func load(get func(string) string) (providers.Settings, error) {
+	var errs []error
+	for _, k := range []string{"META_ZERO_TAP_TERMS_ACCEPTED", "META_TEMPLATE_SECURITY_RECOMMENDATION"} {
+		if v := get(k); v != "" && v != "true" && v != "false" {
+			errs = append(errs, fmt.Errorf("%s must be true or false, not %q", k, v))
+		}
+	}
+	if b := ButtonType(get("META_TEMPLATE_BUTTON")); b != "" && !b.Valid() {
+		errs = append(errs, fmt.Errorf("META_TEMPLATE_BUTTON must be one of %v, not %q", ButtonTypes(), b))
+	}
+	return ConfigFromEnv(get), errors.Join(errs...)
+}
 
 // ConfigFromEnv reads the META_* variables with get. The sender's settings
 // are validated when it is built (Validate).
@@ -34,6 +48,11 @@ func ConfigFromEnv(get func(string) string) Config {
 		BaseURL:              get("META_BASE_URL"),
 		AndroidPackageName:   get("META_ANDROID_PACKAGE"),
 		AndroidSignatureHash: get("META_ANDROID_SIGNATURE_HASH"),
+		WABAID:               get("META_WABA_ID"),
+		TemplateButton:       ButtonType(get("META_TEMPLATE_BUTTON")),
+		ZeroTapTermsAccepted: get("META_ZERO_TAP_TERMS_ACCEPTED") == "true",
+		// The security recommendation is on unless explicitly off.
+		NoSecurityRecommendation: get("META_TEMPLATE_SECURITY_RECOMMENDATION") == "false",
 	}
 }
 

@@ -37,6 +37,11 @@ func errorTable() providers.ErrorTable {
 		{Codes: []int{63016}, Reason: contract.ReasonOutsideSessionWindow, Permanent: true},
 		{Codes: []int{63027, 63028}, Reason: contract.ReasonTemplateMisconfigured, Permanent: true},
 
+		// The destination cannot receive this RCS sender's messages (device
+		// not RCS-capable, RCS off or offline, not a tester of an unlaunched
+		// agent, region the agent does not serve): fail over at once.
+		{Codes: []int{63035, 63036, 63106}, Reason: contract.ReasonRCSNotCapable, Permanent: true},
+
 		// Transient.
 		{Codes: []int{63018}, Reason: contract.ReasonRateLimited},
 		{Codes: []int{30001}, Reason: contract.ReasonQueueOverflow},
@@ -59,8 +64,8 @@ func errorTable() providers.ErrorTable {
 //
 // The codes come from Twilio's error dictionary (twilio.com/docs/api/errors)
 // and its table of WhatsApp error codes. 21xxx and most 63xxx codes come back
-// synchronously from the Messages API; 30xxx (and 63xxx for WhatsApp) also
-// arrive asynchronously as the ErrorCode of status callbacks.
+// synchronously from the Messages API; 30xxx (and 63xxx for WhatsApp and
+// RCS) also arrive asynchronously as the ErrorCode of status callbacks.
 //
 // Send applies it thus: a permanent code fails the step at once with a
 // *providers.PermanentError; a known non-permanent code (63018, 30001, …) is
@@ -85,6 +90,9 @@ func errorTable() providers.ErrorTable {
 //	63003  not_on_whatsapp                  yes        WhatsApp cannot find the 'To' address
 //	63024  invalid_recipient                yes        Meta: invalid WhatsApp user / recipient restriction
 //	63032  recipient_restricted             yes        Meta 472: user's number is part of an experiment
+//	63035  rcs_not_capable                  yes        RCS agent not launched and 'To' not an accepted tester, or region not served
+//	63036  rcs_not_capable                  yes        'To' cannot be reached over RCS (not RBM-capable, RCS off, offline)
+//	63106  rcs_not_capable                  yes        handset not RCS-capable (capability check of the Senders API)
 //	63016  outside_session_window           yes        freeform message outside the 24 h window (not a template)
 //	63027  template_misconfigured           yes        template does not exist for the language/locale
 //	63028  template_misconfigured           yes        template parameter count mismatch

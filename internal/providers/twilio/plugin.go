@@ -8,11 +8,12 @@ import (
 // StatusPath is the path of Twilio's status callbacks.
 const StatusPath = "/webhooks/twilio/status"
 
-// Plugin registers Twilio (SMS, and WhatsApp with a content template).
+// Plugin registers Twilio (SMS, WhatsApp with a content template, and RCS
+// from an RCS sender).
 func Plugin() providers.Plugin {
 	return providers.Plugin{
 		Name:     Name,
-		Channels: []contract.Channel{contract.ChannelWhatsApp, contract.ChannelSMS},
+		Channels: []contract.Channel{contract.ChannelWhatsApp, contract.ChannelRCS, contract.ChannelSMS},
 		Load:     load,
 	}
 }
@@ -31,22 +32,27 @@ func ConfigFromEnv(get func(string) string) Config {
 		From:                get("TWILIO_FROM"),
 		WhatsAppFrom:        get("TWILIO_WHATSAPP_FROM"),
 		ContentSID:          get("TWILIO_WHATSAPP_CONTENT_SID"),
+		RCSSender:           get("TWILIO_RCS_SENDER"),
 	}
 }
 
 // Enabled implements providers.Settings: the account's credentials are set.
 func (c Config) Enabled() bool { return c.AccountSID != "" && c.AuthToken != "" }
 
-// DefaultChannels implements providers.Settings: SMS, and WhatsApp when a
-// content template is configured.
+// DefaultChannels implements providers.Settings: SMS, WhatsApp when a
+// content template is configured, and RCS when an RCS sender is.
 func (c Config) DefaultChannels() []contract.Channel {
 	if !c.Enabled() {
 		return nil
 	}
+	var chs []contract.Channel
 	if c.ContentSID != "" {
-		return []contract.Channel{contract.ChannelWhatsApp, contract.ChannelSMS}
+		chs = append(chs, contract.ChannelWhatsApp)
 	}
-	return []contract.Channel{contract.ChannelSMS}
+	if c.rcsEnabled() {
+		chs = append(chs, contract.ChannelRCS)
+	}
+	return append(chs, contract.ChannelSMS)
 }
 
 // Sender implements providers.Settings: the provider, with its status

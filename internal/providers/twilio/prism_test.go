@@ -49,6 +49,9 @@ func TestSendAgainstTwilioSpec(t *testing.T) {
 	waService.WhatsAppFrom = ""
 	waService.MessagingServiceSID = testServiceSID
 
+	rcsDirect := testConfig(hc)
+	rcsDirect.RCSSender = testRCSSender
+
 	cases := []struct {
 		name string
 		cfg  Config
@@ -58,6 +61,7 @@ func TestSendAgainstTwilioSpec(t *testing.T) {
 		{"sms_from", testConfig(hc), providers.Message{Channel: contract.ChannelSMS, To: testTo, Text: "Your Veriflow code is " + testCode, Code: testCode}},
 		{"whatsapp_template_from", testConfig(hc), providers.Message{Channel: contract.ChannelWhatsApp, To: testTo, Code: testCode}},
 		{"whatsapp_template_messaging_service", waService, providers.Message{Channel: contract.ChannelWhatsApp, To: testTo, Code: testCode}},
+		{"rcs_direct", rcsDirect, providers.Message{Channel: contract.ChannelRCS, To: testTo, Text: testCode + " is your Veriflow code.", Code: testCode}},
 	}
 	seen := map[string]string{}
 	for _, tc := range cases {

@@ -1,6 +1,7 @@
-// Package twilio is the Twilio adapter of Veriflow: it sends codes by SMS
-// and by WhatsApp (an approved authentication template of the Content API)
-// through Twilio's Messages API, maps Twilio's errors to permanent or
+// Package twilio is the Twilio adapter of Veriflow: it sends codes by SMS,
+// by WhatsApp (an approved authentication template of the Content API) and
+// as direct RCS messages (from an RCS sender, without Twilio's own SMS
+// fallback) through Twilio's Messages API, maps Twilio's errors to permanent or
 // retryable failures, and verifies and parses Twilio's status callbacks.
 //
 // It uses twilio-go's client and 2010-04-01 API packages only.
@@ -47,6 +48,13 @@ type Config struct {
 	// template (Content API), whose variable "1" is the code.
 	WhatsAppFrom string
 	ContentSID   string
+	// RCSSender is the RCS sender (agent) RCS codes come from, in Twilio's
+	// address form "rcs:<sender id>" (e.g. "rcs:acme_otp_agent"); a bare
+	// sender id gets the "rcs:" prefix (see normalizeRCSSender). RCS needs
+	// it: a Messaging Service alone is never used for RCS, since Twilio
+	// would fall back to SMS by itself and take the decision away from
+	// the verification's plan.
+	RCSSender string
 	// StatusCallbackURL is PUBLIC_BASE_URL + "/webhooks/twilio/status".
 	// Empty means no StatusCallback parameter (the Messaging Service's own
 	// callback URL, if any, applies).
@@ -99,8 +107,11 @@ func (c Config) Validate() error {
 			errs = append(errs, errors.New("ContentSID needs WhatsAppFrom or MessagingServiceSID"))
 		}
 	}
-	if !c.smsEnabled() && !c.whatsAppEnabled() {
-		errs = append(errs, errors.New("no channel configured: set MessagingServiceSID or From (SMS), and/or WhatsAppFrom and ContentSID (WhatsApp)"))
+	if c.RCSSender != "" && !validRCSSender(c.RCSSender) {
+		errs = append(errs, errors.New(`RCSSender must be "rcs:" followed by the sender id (letters, digits, "_", "-", ".")`))
+	}
+	if !c.smsEnabled() && !c.whatsAppEnabled() && !c.rcsEnabled() {
+		errs = append(errs, errors.New("no channel configured: set MessagingServiceSID or From (SMS), WhatsAppFrom and ContentSID (WhatsApp), and/or RCSSender (RCS)"))
 	}
 	if c.StatusCallbackURL != "" {
 		u, err := url.Parse(c.StatusCallbackURL)
@@ -114,7 +125,7 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Provider sends SMS and WhatsApp codes through Twilio. It is safe for
+// Provider sends SMS, WhatsApp and RCS codes through Twilio. It is safe for
 // concurrent use.
 type Provider struct {
 	cfg  Config
@@ -137,6 +148,7 @@ func New(cfg Config) (*Provider, error) {
 		}
 	}
 	cfg.HTTPClient = nil // only p.http is used from here on
+	cfg.RCSSender = normalizeRCSSender(cfg.RCSSender)
 	return &Provider{cfg: cfg, http: hc}, nil
 }
 
@@ -146,7 +158,8 @@ func (p *Provider) Name() string { return Name }
 // Send implements providers.Provider: it creates a Twilio Message for m.
 //
 // SMS messages carry m.Text; WhatsApp messages use the ContentSID template
-// with the code as variable "1". Email, an unconfigured channel, an
+// with the code as variable "1"; RCS messages carry m.Text from the RCS
+// sender to "rcs:" + m.To (see rcsParams). Email, an unconfigured channel, an
 // invalid destination and Twilio errors meaning the destination cannot
 // receive on this channel are *providers.PermanentError (see ErrorReason);
 // rate limiting, 5xx answers, network errors and timeouts are plain errors
@@ -235,6 +248,10 @@ func (p *Provider) params(m providers.Message) (*api.CreateMessageParams, error)
 			params.SetFrom(p.cfg.WhatsAppFrom)
 		} else {
 			params.SetMessagingServiceSid(p.cfg.MessagingServiceSID)
+		}
+	case contract.ChannelRCS:
+		if err := p.rcsParams(params, m); err != nil {
+			return nil, err
 		}
 	default:
 		return nil, &providers.PermanentError{Reason: contract.ReasonChannelNotSupported, Err: fmt.Errorf("twilio: channel %q not supported", m.Channel)}

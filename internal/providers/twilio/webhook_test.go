@@ -90,9 +90,10 @@ func TestConfigFromEnv(t *testing.T) {
 	env := map[string]string{
 		"TWILIO_ACCOUNT_SID": "a", "TWILIO_AUTH_TOKEN": "b", "TWILIO_AUTH_TOKEN_SECONDARY": "c",
 		"TWILIO_MESSAGING_SERVICE_SID": "d", "TWILIO_FROM": "e", "TWILIO_WHATSAPP_FROM": "f", "TWILIO_WHATSAPP_CONTENT_SID": "g",
+		"TWILIO_RCS_SENDER": "rcs:h",
 	}
 	got := ConfigFromEnv(func(k string) string { return env[k] })
-	want := Config{AccountSID: "a", AuthToken: "b", AuthTokenSecondary: "c", MessagingServiceSID: "d", From: "e", WhatsAppFrom: "f", ContentSID: "g"}
+	want := Config{AccountSID: "a", AuthToken: "b", AuthTokenSecondary: "c", MessagingServiceSID: "d", From: "e", WhatsAppFrom: "f", ContentSID: "g", RCSSender: "rcs:h"}
 	if got != want {
 		t.Fatalf("ConfigFromEnv = %+v, want %+v", got, want)
 	}
