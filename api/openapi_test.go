@@ -678,6 +678,7 @@ func TestOpenAPIRouterResponses(t *testing.T) {
 		{http.MethodPost, "/v1/verifications", http.StatusUnauthorized, []string{"Authorization", "Bearer not-a-key"}},
 		{http.MethodGet, "/v1/keys", http.StatusUnauthorized, []string{"Authorization", "Basic x"}},
 		{http.MethodPost, "/webhooks/twilio/status", http.StatusNotFound, nil},
+		{http.MethodPost, "/webhooks/twilio/voice", http.StatusNotFound, nil},
 		{http.MethodGet, "/webhooks/whatsapp", http.StatusNotFound, nil},
 		{http.MethodPost, "/webhooks/whatsapp", http.StatusNotFound, nil},
 		{http.MethodGet, "/no/such/route", http.StatusNotFound, nil},

@@ -27,6 +27,7 @@ func testWebhooks() Webhooks {
 	})
 	return Webhooks{
 		routes{{Method: http.MethodPost, Path: "/webhooks/twilio/status", Handler: notConfigured}},
+		routes{{Method: http.MethodPost, Path: "/webhooks/twilio/voice", Handler: notConfigured}},
 		routes{
 			{Method: http.MethodGet, Path: "/webhooks/whatsapp", Handler: notConfigured},
 			{Method: http.MethodPost, Path: "/webhooks/whatsapp", Handler: notConfigured},

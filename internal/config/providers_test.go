@@ -56,6 +56,10 @@ func TestProviderRoutingFallbacks(t *testing.T) {
 				"META_PHONE_NUMBER_ID": "123", "META_ACCESS_TOKEN": "EAA", "VERIFLOW_CHANNEL_WHATSAPP": "twilio"},
 			want: map[string]string{"whatsapp": "twilio", "sms": "twilio"},
 		},
+		"voice once a caller id is set": {
+			env:  map[string]string{"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "tok", "TWILIO_VOICE_FROM": "+15005550006"},
+			want: map[string]string{"sms": "twilio", "voice": "twiliovoice"},
+		},
 		"nothing configured": {env: map[string]string{}, want: map[string]string{}},
 	} {
 		c, err := FromEnv(env(tc.env))
@@ -65,8 +69,8 @@ func TestProviderRoutingFallbacks(t *testing.T) {
 		if !maps.Equal(c.Providers.Channels, tc.want) {
 			t.Errorf("%s: channels %v, want %v", name, c.Providers.Channels, tc.want)
 		}
-		if len(c.Providers.Settings) != 3 {
-			t.Errorf("%s: settings of %d providers, want 3", name, len(c.Providers.Settings))
+		if len(c.Providers.Settings) != 4 {
+			t.Errorf("%s: settings of %d providers, want 4", name, len(c.Providers.Settings))
 		}
 	}
 }

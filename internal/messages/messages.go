@@ -62,7 +62,9 @@ type Rendered struct {
 	Subject string
 	// Text is the SMS or WhatsApp text, and the text part of an e-mail.
 	// It uses plain spaces only (no U+00A0/U+202F from amounts), so that
-	// en, it, de and fr texts stay in the GSM-7 alphabet.
+	// en, it, de and fr texts stay in the GSM-7 alphabet. For the voice
+	// channel it is the spoken script, one segment per line (see
+	// renderVoice), and Subject and HTML are empty.
 	Text string
 	// HTML is the HTML part of an e-mail, with the same sentences as Text.
 	HTML string
@@ -144,6 +146,9 @@ func render(loc string, in Input) (Rendered, error) {
 		lead = string(in.Kind)
 	}
 
+	if in.Channel == contract.ChannelVoice {
+		return renderVoice(loc, lead, d)
+	}
 	var sentences [3]string
 	for i, name := range []string{lead, "expiry", "warning"} {
 		s, err := execute(tpl, name, d)

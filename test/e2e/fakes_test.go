@@ -19,6 +19,7 @@ import (
 	"github.com/veriflow/veriflow/internal/providers"
 	"github.com/veriflow/veriflow/internal/providers/meta"
 	"github.com/veriflow/veriflow/internal/providers/twilio"
+	"github.com/veriflow/veriflow/internal/providers/twiliovoice"
 )
 
 // Provider credentials of the e2e deployment (fakes on loopback).
@@ -36,6 +37,7 @@ type fakeProviders struct {
 	server *httptest.Server
 	mu     sync.Mutex
 	twilio []url.Values
+	calls  []url.Values // Twilio Calls API requests (voice)
 	meta   []map[string]any
 	ids    []string // message ids answered, in order
 }
@@ -51,6 +53,20 @@ func newFakeProviders() *fakeProviders {
 		sid := "SM" + strings.ToLower(hex.EncodeToString([]byte(rand.Text()[:16])))
 		f.mu.Lock()
 		f.twilio = append(f.twilio, r.PostForm)
+		f.ids = append(f.ids, sid)
+		f.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		_ = json.NewEncoder(w).Encode(map[string]any{"sid": sid, "status": "queued", "account_sid": r.PathValue("sid")})
+	})
+	mux.HandleFunc("POST /2010-04-01/Accounts/{sid}/Calls.json", func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, "bad form", http.StatusBadRequest)
+			return
+		}
+		sid := "CA" + strings.ToLower(hex.EncodeToString([]byte(rand.Text()[:16])))
+		f.mu.Lock()
+		f.calls = append(f.calls, r.PostForm)
 		f.ids = append(f.ids, sid)
 		f.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
@@ -97,6 +113,13 @@ func (f *fakeProviders) twilioSends() []url.Values {
 	return append([]url.Values(nil), f.twilio...)
 }
 
+// callSends returns a copy of the recorded Twilio Calls requests.
+func (f *fakeProviders) callSends() []url.Values {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]url.Values(nil), f.calls...)
+}
+
 // metaSends returns a copy of the recorded Cloud API requests and ids.
 func (f *fakeProviders) metaSends() []map[string]any {
 	f.mu.Lock()
@@ -105,18 +128,21 @@ func (f *fakeProviders) metaSends() []map[string]any {
 }
 
 // providerConfig routes tenant "initech" (live) through the fakes: WhatsApp
-// over the Cloud API, SMS and RCS over Twilio. Other tenants have no live route.
+// over the Cloud API, SMS, RCS and voice over Twilio. Other tenants have no
+// live route.
 func providerConfig(publicBaseURL, fakeURL string) config.Providers {
 	return config.Providers{
 		PublicBaseURL: publicBaseURL,
 		Settings: map[string]providers.Settings{
 			twilio.Name: twilio.Config{AccountSID: twilioAccountSID, AuthToken: twilioAuthToken, AuthTokenSecondary: twilioSecondary,
 				From: "+15005550006", RCSSender: e2eRCSSender},
+			twiliovoice.Name: twiliovoice.Config{AccountSID: twilioAccountSID, AuthToken: twilioAuthToken, AuthTokenSecondary: twilioSecondary,
+				From: "+15005550006"},
 			meta.Name: meta.Config{PhoneNumberID: "1234567890", AccessToken: "EAAe2etoken", AppSecret: metaAppSecret,
 				VerifyToken: metaVerifyToken, TemplateName: "veriflow_code", BaseURL: fakeURL},
 		},
 		Channels: map[string]string{},
-		Tenants:  map[string]map[string]string{"initech": {"whatsapp": "meta", "sms": "twilio", "rcs": "twilio"}},
+		Tenants:  map[string]map[string]string{"initech": {"whatsapp": "meta", "sms": "twilio", "rcs": "twilio", "voice": twiliovoice.Name}},
 	}
 }
 

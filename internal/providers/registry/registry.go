@@ -8,6 +8,7 @@ import (
 	"github.com/veriflow/veriflow/internal/providers/email"
 	"github.com/veriflow/veriflow/internal/providers/meta"
 	"github.com/veriflow/veriflow/internal/providers/twilio"
+	"github.com/veriflow/veriflow/internal/providers/twiliovoice"
 )
 
 // Plugins returns the registered providers. The order decides which one a
@@ -15,8 +16,9 @@ import (
 // the Cloud API when it is configured, else to Twilio.
 func Plugins() []providers.Plugin {
 	return []providers.Plugin{
-		meta.Plugin(),   // WhatsApp Cloud API
-		twilio.Plugin(), // SMS, and WhatsApp with a content template
-		email.Plugin(),  // email over SMTP
+		meta.Plugin(),        // WhatsApp Cloud API
+		twilio.Plugin(),      // SMS, and WhatsApp with a content template
+		email.Plugin(),       // email over SMTP
+		twiliovoice.Plugin(), // voice calls through Twilio Programmable Voice
 	}
 }
