@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"sync"
 
 	"github.com/twilio/twilio-go/client"
 
@@ -111,7 +109,8 @@ func ErrorReason(code int) (reason contract.FailureReason, permanent bool) {
 	return r.Reason, r.Permanent
 }
 
-// APIError is an error answer of the Twilio API. Its message deliberately
+// APIError is an error answer of the Twilio API (Messages, Calls). Its
+// message deliberately
 // holds only the HTTP status and Twilio's error code: Twilio's message text
 // may quote the destination. Unwrap gives twilio-go's error.
 type APIError struct {
@@ -133,10 +132,16 @@ func (e *APIError) Error() string {
 // Unwrap returns twilio-go's error.
 func (e *APIError) Unwrap() error { return e.err }
 
-// classify turns an error of CreateMessage into Send's error: a
-// *providers.PermanentError when retrying cannot help, else a plain error.
-// status is the HTTP status of the last answer (0 if none came).
-func classify(ctx context.Context, ch contract.Channel, err error, status int) error {
+// Classify turns an error of one twilio-go API call (CreateMessage,
+// CreateCall) into Send's error: a *providers.PermanentError when retrying
+// cannot help, else a plain error. what prefixes every message ("twilio:
+// send sms", "twiliovoice: call"); table maps Twilio's error codes, and a
+// code it does not know is retried on 429 and 5xx and is a permanent
+// contract.ReasonProviderRejected on any other 4xx. status is the HTTP
+// status of the last answer (0 if none came). The returned rule is table's
+// row of the error's code (zero when none matched). API failures wrap an
+// *APIError; no error holds Twilio's message text.
+func Classify(ctx context.Context, what string, table providers.ErrorTable, err error, status int) (providers.ErrorRule, error) {
 	apiErr := &APIError{HTTPStatus: status, err: err}
 	var restErr *client.TwilioRestError
 	var v1Err *client.RestErrorV1
@@ -153,81 +158,26 @@ func classify(ctx context.Context, ch contract.Channel, err error, status int) e
 		}
 	case ctx.Err() != nil:
 		// Our deadline or cancellation: the caller decides what comes next.
-		return fmt.Errorf("twilio: send %s: %w: %w", ch, context.Cause(ctx), err)
+		return providers.ErrorRule{}, fmt.Errorf("%s: %w: %w", what, context.Cause(ctx), err)
 	case status >= http.StatusBadRequest:
 		// An error answer whose body is not Twilio's JSON (a proxy's page).
 	default:
 		// No answer (network error, timeout), or a 2xx twilio-go could not
 		// decode: retryable.
-		return fmt.Errorf("twilio: send %s: %w", ch, err)
+		return providers.ErrorRule{}, fmt.Errorf("%s: %w", what, err)
 	}
 
-	wrapped := fmt.Errorf("twilio: send %s: %w", ch, apiErr)
-	if reason, permanent := ErrorReason(apiErr.Code); reason != "" {
-		if permanent {
-			return &providers.PermanentError{Reason: reason, Err: wrapped}
+	wrapped := fmt.Errorf("%s: %w", what, apiErr)
+	if rule, ok := table.Lookup(apiErr.Code); ok && apiErr.Code != 0 {
+		if rule.Permanent {
+			return rule, &providers.PermanentError{Reason: rule.Reason, Err: wrapped}
 		}
-		return wrapped
+		return rule, wrapped
 	}
 	switch s := apiErr.HTTPStatus; {
 	case s == http.StatusTooManyRequests || s >= 500 || s < 400:
-		return wrapped
+		return providers.ErrorRule{}, wrapped
 	default:
-		return &providers.PermanentError{Reason: contract.ReasonProviderRejected, Err: wrapped}
+		return providers.ErrorRule{}, &providers.PermanentError{Reason: contract.ReasonProviderRejected, Err: wrapped}
 	}
-}
-
-// callTransport binds one Send's requests to its ctx (twilio-go builds
-// its requests with context.Background()) and records the HTTP status of
-// the last answer (twilio-go drops it when an error body is not JSON). It
-// serves one Send, from one goroutine.
-type callTransport struct {
-	ctx    context.Context
-	base   http.RoundTripper
-	status int
-	bodies []io.Closer
-}
-
-// closeBodies closes every answer body once twilio-go is done with them:
-// twilio-go leaves error answers' bodies open.
-func (t *callTransport) closeBodies() {
-	for _, b := range t.bodies {
-		_ = b.Close() // the body was read already; nothing to report
-	}
-	t.bodies = nil
-}
-
-// RoundTrip implements http.RoundTripper. The request's context (which
-// carries the http.Client's timeout) is cancelled as well when t.ctx is.
-func (t *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx, cancel := context.WithCancelCause(req.Context())
-	stop := context.AfterFunc(t.ctx, func() { cancel(context.Cause(t.ctx)) })
-	release := func() {
-		stop()
-		cancel(nil)
-	}
-	resp, err := t.base.RoundTrip(req.WithContext(ctx))
-	if err != nil {
-		release()
-		return nil, err
-	}
-	t.status = resp.StatusCode
-	body := &releaseBody{ReadCloser: resp.Body, release: release}
-	resp.Body = body
-	t.bodies = append(t.bodies, body)
-	return resp, nil
-}
-
-// releaseBody releases a request's context once its body is closed.
-type releaseBody struct {
-	io.ReadCloser
-	release func()
-	once    sync.Once
-}
-
-// Close implements io.Closer.
-func (b *releaseBody) Close() error {
-	err := b.ReadCloser.Close()
-	b.once.Do(b.release)
-	return err
 }

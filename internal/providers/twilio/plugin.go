@@ -24,16 +24,22 @@ func load(get func(string) string) (providers.Settings, error) { return ConfigFr
 // ConfigFromEnv reads the TWILIO_* variables with get. The sender's
 // settings are validated when it is built (Validate).
 func ConfigFromEnv(get func(string) string) Config {
-	return Config{
-		AccountSID:          get("TWILIO_ACCOUNT_SID"),
-		AuthToken:           get("TWILIO_AUTH_TOKEN"),
-		AuthTokenSecondary:  get("TWILIO_AUTH_TOKEN_SECONDARY"),
+	c := Config{
 		MessagingServiceSID: get("TWILIO_MESSAGING_SERVICE_SID"),
 		From:                get("TWILIO_FROM"),
 		WhatsAppFrom:        get("TWILIO_WHATSAPP_FROM"),
 		ContentSID:          get("TWILIO_WHATSAPP_CONTENT_SID"),
 		RCSSender:           get("TWILIO_RCS_SENDER"),
 	}
+	c.AccountSID, c.AuthToken, c.AuthTokenSecondary = CredentialsFromEnv(get)
+	return c
+}
+
+// CredentialsFromEnv reads the account's credentials, shared by every
+// Twilio plug-in, with get: TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and
+// TWILIO_AUTH_TOKEN_SECONDARY (accepted on webhooks during a rotation).
+func CredentialsFromEnv(get func(string) string) (accountSID, authToken, authTokenSecondary string) {
+	return get("TWILIO_ACCOUNT_SID"), get("TWILIO_AUTH_TOKEN"), get("TWILIO_AUTH_TOKEN_SECONDARY")
 }
 
 // Enabled implements providers.Settings: the account's credentials are set.
@@ -72,11 +78,7 @@ func (c Config) Sender(env providers.Env) (providers.Provider, error) {
 // Webhook implements providers.Settings: the status callback endpoint,
 // which checks signatures with the primary and secondary auth tokens.
 func (c Config) Webhook(env providers.Env) providers.Webhook {
-	w := &webhook{publicBaseURL: env.PublicBaseURL}
-	w.endpoint.Name, w.endpoint.Log = Name, env.Log
-	if c.Enabled() {
-		w.verifier = NewSignatureVerifier(c.AuthToken, c.AuthTokenSecondary)
-		w.endpoint.Receipts = env.Receipts
-	}
+	w := NewFormWebhook(Name, StatusPath, env, c.Enabled(), c.AuthToken, c.AuthTokenSecondary)
+	w.Parse, w.NotCallback = ParseStatusCallback, "Not a Twilio status callback."
 	return w
 }

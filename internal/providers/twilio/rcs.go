@@ -52,7 +52,7 @@ func (p *Provider) rcsParams(params *api.CreateMessageParams, m providers.Messag
 	if !p.cfg.rcsEnabled() {
 		return notConfigured(m.Channel)
 	}
-	if !isE164(m.To) {
+	if !IsE164(m.To) {
 		return &providers.PermanentError{Reason: contract.ReasonInvalidNumber, Err: errors.New("twilio: rcs destination is not an E.164 number")}
 	}
 	if m.Text == "" {

@@ -13,11 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
-	"time"
 
-	"github.com/twilio/twilio-go/client"
 	api "github.com/twilio/twilio-go/rest/api/v2010"
 
 	"github.com/veriflow/veriflow/internal/contract"
@@ -26,9 +23,6 @@ import (
 
 // Name is the provider name of Twilio messages and receipts.
 const Name = "twilio"
-
-// defaultTimeout bounds one API request when Config.HTTPClient is nil.
-const defaultTimeout = 10 * time.Second
 
 // whatsAppPrefix is Twilio's channel prefix of WhatsApp addresses.
 const whatsAppPrefix = "whatsapp:"
@@ -77,22 +71,15 @@ func (c Config) whatsAppEnabled() bool {
 // Validate reports the problems of c as a sender configuration. It never
 // quotes the auth token.
 func (c Config) Validate() error {
-	var errs []error
-	if !isSID(c.AccountSID, "AC") {
-		errs = append(errs, errors.New("AccountSID must match ^AC[0-9a-fA-F]{32}$"))
-	}
-	if c.AuthToken == "" || !isAlnum(c.AuthToken) {
-		// twilio-go refuses credentials with other characters.
-		errs = append(errs, errors.New("AuthToken must be a non-empty alphanumeric string"))
-	}
-	if c.MessagingServiceSID != "" && !isSID(c.MessagingServiceSID, "MG") {
+	errs := CredentialErrors(c.AccountSID, c.AuthToken)
+	if c.MessagingServiceSID != "" && !IsSID(c.MessagingServiceSID, "MG") {
 		errs = append(errs, errors.New("MessagingServiceSID must match ^MG[0-9a-fA-F]{32}$"))
 	}
-	if c.From != "" && !isE164(c.From) {
+	if c.From != "" && !IsE164(c.From) {
 		errs = append(errs, errors.New("the From number must be E.164 (+ and up to 15 digits)"))
 	}
 	if c.WhatsAppFrom != "" {
-		if n, ok := strings.CutPrefix(c.WhatsAppFrom, whatsAppPrefix); !ok || !isE164(n) {
+		if n, ok := strings.CutPrefix(c.WhatsAppFrom, whatsAppPrefix); !ok || !IsE164(n) {
 			errs = append(errs, errors.New(`WhatsAppFrom must be "whatsapp:" followed by an E.164 number`))
 		}
 		if c.ContentSID == "" {
@@ -100,7 +87,7 @@ func (c Config) Validate() error {
 		}
 	}
 	if c.ContentSID != "" {
-		if !isSID(c.ContentSID, "HX") {
+		if !IsSID(c.ContentSID, "HX") {
 			errs = append(errs, errors.New("ContentSID must match ^HX[0-9a-fA-F]{32}$"))
 		}
 		if c.WhatsAppFrom == "" && c.MessagingServiceSID == "" {
@@ -113,11 +100,8 @@ func (c Config) Validate() error {
 	if !c.smsEnabled() && !c.whatsAppEnabled() && !c.rcsEnabled() {
 		errs = append(errs, errors.New("no channel configured: set MessagingServiceSID or From (SMS), WhatsAppFrom and ContentSID (WhatsApp), and/or RCSSender (RCS)"))
 	}
-	if c.StatusCallbackURL != "" {
-		u, err := url.Parse(c.StatusCallbackURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			errs = append(errs, errors.New("StatusCallbackURL must be an absolute http(s) URL"))
-		}
+	if err := CallbackURLError(c.StatusCallbackURL); err != nil {
+		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("twilio: invalid config: %w", err)
@@ -141,11 +125,7 @@ func New(cfg Config) (*Provider, error) {
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = &http.Client{
-			Timeout: defaultTimeout,
-			// As twilio-go's default client: answer with the redirect itself.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
+		hc = NewHTTPClient()
 	}
 	cfg.HTTPClient = nil // only p.http is used from here on
 	cfg.RCSSender = normalizeRCSSender(cfg.RCSSender)
@@ -175,30 +155,17 @@ func (p *Provider) Send(ctx context.Context, m providers.Message) (providers.Res
 		return providers.Result{}, fmt.Errorf("twilio: send %s: %w", m.Channel, context.Cause(ctx))
 	}
 
-	rt := &callTransport{ctx: ctx, base: p.http.Transport}
-	if rt.base == nil {
-		rt.base = http.DefaultTransport
-	}
-	hc := *p.http // per-call copy whose transport follows ctx
-	hc.Transport = rt
-	cl := &client.Client{
-		Credentials: client.NewCredentials(p.cfg.AccountSID, p.cfg.AuthToken),
-		HTTPClient:  &hc,
-	}
-	cl.SetAccountSid(p.cfg.AccountSID)
-	// A RequestHandler without Edge/Region: unlike client.NewRequestHandler
-	// it does not read TWILIO_EDGE/TWILIO_REGION, so Config is all there is.
-	svc := api.NewApiService(&client.RequestHandler{Client: cl})
-
+	svc, done := NewAPIService(ctx, p.http, p.cfg.AccountSID, p.cfg.AuthToken)
 	msg, err := svc.CreateMessage(params)
-	rt.closeBodies()
+	status := done()
 	if err != nil {
-		return providers.Result{}, classify(ctx, m.Channel, err, rt.status)
+		_, err = Classify(ctx, fmt.Sprintf("twilio: send %s", m.Channel), errorTable(), err, status)
+		return providers.Result{}, err
 	}
 	if msg == nil || msg.Sid == nil || *msg.Sid == "" {
 		// Accepted but unreadable: not permanent (a retry may send twice,
 		// which beats sending nothing).
-		return providers.Result{}, fmt.Errorf("twilio: send %s: answer without a message SID (HTTP %d)", m.Channel, rt.status)
+		return providers.Result{}, fmt.Errorf("twilio: send %s: answer without a message SID (HTTP %d)", m.Channel, status)
 	}
 	return providers.Result{MessageID: *msg.Sid}, nil
 }
@@ -215,7 +182,7 @@ func (p *Provider) params(m providers.Message) (*api.CreateMessageParams, error)
 		if !p.cfg.smsEnabled() {
 			return nil, notConfigured(m.Channel)
 		}
-		if !isE164(m.To) {
+		if !IsE164(m.To) {
 			return nil, &providers.PermanentError{Reason: contract.ReasonInvalidNumber, Err: errors.New("twilio: sms destination is not an E.164 number")}
 		}
 		if m.Text == "" {
@@ -231,7 +198,7 @@ func (p *Provider) params(m providers.Message) (*api.CreateMessageParams, error)
 		if !p.cfg.whatsAppEnabled() {
 			return nil, notConfigured(m.Channel)
 		}
-		if !isE164(m.To) {
+		if !IsE164(m.To) {
 			return nil, &providers.PermanentError{Reason: contract.ReasonInvalidNumber, Err: errors.New("twilio: whatsapp destination is not an E.164 number")}
 		}
 		if m.Code == "" {
@@ -263,44 +230,4 @@ func (p *Provider) params(m providers.Message) (*api.CreateMessageParams, error)
 // sender is not configured.
 func notConfigured(ch contract.Channel) error {
 	return &providers.PermanentError{Reason: contract.ReasonChannelNotConfigured, Err: fmt.Errorf("%w: twilio %s", providers.ErrNotConfigured, ch)}
-}
-
-// isSID reports whether s is a Twilio SID with prefix: two letters and 32
-// hex digits.
-func isSID(s, prefix string) bool {
-	rest, ok := strings.CutPrefix(s, prefix)
-	if !ok || len(rest) != 32 {
-		return false
-	}
-	for _, r := range rest {
-		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f' || 'A' <= r && r <= 'F') {
-			return false
-		}
-	}
-	return true
-}
-
-// isE164 reports whether s is "+" followed by 2 to 15 digits, the first
-// not 0.
-func isE164(s string) bool {
-	d, ok := strings.CutPrefix(s, "+")
-	if !ok || len(d) < 2 || len(d) > 15 || d[0] == '0' {
-		return false
-	}
-	for _, r := range d {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// isAlnum reports whether s has ASCII letters and digits only.
-func isAlnum(s string) bool {
-	for _, r := range s {
-		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z') {
-			return false
-		}
-	}
-	return true
 }

@@ -2,39 +2,67 @@ package twilio
 
 import (
 	"net/http"
+	"net/url"
 
+	"github.com/veriflow/veriflow/internal/contract"
 	"github.com/veriflow/veriflow/internal/problem"
 	"github.com/veriflow/veriflow/internal/providers"
 	"github.com/veriflow/veriflow/internal/receipts/intake"
 )
 
-// maxStatusBody bounds a status callback's body; anything bigger is
-// refused before parsing.
-const maxStatusBody = 64 << 10
+// MaxStatusBody bounds the body of a status callback (of a message or a
+// call); anything bigger is refused (413) before parsing.
+const MaxStatusBody = 64 << 10
 
-// webhook serves Twilio's status callbacks (POST StatusPath): a form
-// signed with X-Twilio-Signature over the full URL Twilio called.
-type webhook struct {
-	// publicBaseURL is the scheme and host Twilio calls (a proxy in front
+// FormWebhook serves one kind of Twilio's status callbacks (POST Path): a
+// form signed with X-Twilio-Signature over the full URL Twilio called. It
+// answers 204 once the receipt is stored; 403 on a bad signature, 413 on a
+// body over 64 KiB, 400 on a body that is not a form or a form Parse
+// refuses, 404 while Verifier or Endpoint.Receipts is nil. Both Twilio
+// plug-ins (message and call status callbacks) use it, each with its own
+// path and parser.
+type FormWebhook struct {
+	// Path is the route's path (StatusPath, the voice plug-in's).
+	Path string
+	// PublicBaseURL is the scheme and host Twilio calls (a proxy in front
 	// of Veriflow may rewrite them, and the signature covers them).
-	publicBaseURL string
-	// verifier is nil when Twilio is not configured (404).
-	verifier *SignatureVerifier
-	endpoint intake.Endpoint
+	PublicBaseURL string
+	// Verifier is nil when the plug-in is not configured (404).
+	Verifier *SignatureVerifier
+	// Endpoint stores receipts and answers the refusals.
+	Endpoint intake.Endpoint
+	// Parse turns a verified callback form into its receipt.
+	Parse func(url.Values) (contract.Receipt, error)
+	// NotCallback is the detail of the 400 answer to a form Parse refuses.
+	NotCallback string
+}
+
+// NewFormWebhook returns the webhook of path for a Twilio plug-in named
+// name: unconfigured (404) unless enabled, else checking signatures with
+// the primary and secondary auth tokens and storing receipts in
+// env.Receipts.
+func NewFormWebhook(name, path string, env providers.Env, enabled bool, authToken, authTokenSecondary string) *FormWebhook {
+	w := &FormWebhook{Path: path, PublicBaseURL: env.PublicBaseURL}
+	w.Endpoint.Name, w.Endpoint.Log = name, env.Log
+	if enabled {
+		w.Verifier = NewSignatureVerifier(authToken, authTokenSecondary)
+		w.Endpoint.Receipts = env.Receipts
+	}
+	return w
 }
 
 // Routes implements providers.Webhook.
-func (h *webhook) Routes() []providers.Route {
-	return []providers.Route{{Method: http.MethodPost, Path: StatusPath, Handler: h}}
+func (h *FormWebhook) Routes() []providers.Route {
+	return []providers.Route{{Method: http.MethodPost, Path: h.Path, Handler: h}}
 }
 
 // ServeHTTP answers 204 once the receipt is stored.
-func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if h.verifier == nil || h.endpoint.Receipts == nil {
-		h.endpoint.NotConfigured(w)
+func (h *FormWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.Verifier == nil || h.Endpoint.Receipts == nil {
+		h.Endpoint.NotConfigured(w)
 		return
 	}
-	h.endpoint.Limit(w, r, maxStatusBody)
+	h.Endpoint.Limit(w, r, MaxStatusBody)
 	if err := r.ParseForm(); err != nil {
 		if intake.TooLarge(err) {
 			problem.TooLarge(w)
@@ -43,16 +71,16 @@ func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		problem.BadRequest(w, "The body is not a form.")
 		return
 	}
-	if !h.verifier.Verify(h.publicBaseURL+r.URL.RequestURI(), r.PostForm, r.Header.Get("X-Twilio-Signature")) {
-		h.endpoint.BadSignature(w, r)
+	if !h.Verifier.Verify(h.PublicBaseURL+r.URL.RequestURI(), r.PostForm, r.Header.Get("X-Twilio-Signature")) {
+		h.Endpoint.BadSignature(w, r)
 		return
 	}
-	rc, err := ParseStatusCallback(r.PostForm)
+	rc, err := h.Parse(r.PostForm)
 	if err != nil {
-		problem.BadRequest(w, "Not a Twilio status callback.")
+		problem.BadRequest(w, h.NotCallback)
 		return
 	}
-	if !h.endpoint.Deliver(w, r, rc) {
+	if !h.Endpoint.Deliver(w, r, rc) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -63,7 +63,7 @@ func TestStatusWebhook(t *testing.T) {
 		{"unsigned", h, form.Encode(), "", 403},
 		{"wrong token", h, form.Encode(), sign("wrongToken", base+StatusPath, form), 403},
 		{"not a form", h, "%zz", "x", 400},
-		{"too large", h, "MessageSid=" + strings.Repeat("A", maxStatusBody), "x", 413},
+		{"too large", h, "MessageSid=" + strings.Repeat("A", MaxStatusBody), "x", 413},
 		{"signed, not a callback", h, "a=b", sign(testAuthToken, base+StatusPath, url.Values{"a": {"b"}}), 400},
 		{"store down", handler(cfg, &inbox{fail: true}), form.Encode(), sign(testAuthToken, base+StatusPath, form), 503},
 	} {

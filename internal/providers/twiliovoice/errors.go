@@ -1,13 +1,6 @@
 package twiliovoice
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"net/http"
-
-	"github.com/twilio/twilio-go/client"
-
 	"github.com/veriflow/veriflow/internal/contract"
 	"github.com/veriflow/veriflow/internal/providers"
 )
@@ -57,74 +50,10 @@ func errorTable() providers.ErrorTable {
 //	20003  provider_auth           yes alert  authentication failed
 //	20404  provider_config         yes alert  account (resource) not found
 //	20429  rate_limited            no         too many requests
+//
+// Send classifies its errors with twilio.Classify and this table: API
+// failures wrap a *twilio.APIError.
 func ErrorReason(code int) (reason contract.FailureReason, permanent bool) {
 	r, _ := errorTable().Lookup(code)
 	return r.Reason, r.Permanent
-}
-
-// APIError is an error answer of the Calls API. Its message holds only the
-// HTTP status and Twilio's error code: Twilio's message text may quote the
-// destination. Unwrap gives twilio-go's error.
-type APIError struct {
-	// HTTPStatus is the HTTP status of the answer.
-	HTTPStatus int
-	// Code is Twilio's error code (0 when the body had none).
-	Code int
-	err  error
-}
-
-// Error implements error.
-func (e *APIError) Error() string {
-	if e.Code == 0 {
-		return fmt.Sprintf("API error (HTTP %d)", e.HTTPStatus)
-	}
-	return fmt.Sprintf("API error %d (HTTP %d)", e.Code, e.HTTPStatus)
-}
-
-// Unwrap returns twilio-go's error.
-func (e *APIError) Unwrap() error { return e.err }
-
-// classify turns an error of CreateCall into Send's error: a
-// *providers.PermanentError when retrying cannot help, else a plain error.
-// status is the HTTP status of the last answer (0 if none came). The
-// returned rule is the error table's row (zero when none matched).
-func classify(ctx context.Context, err error, status int) (providers.ErrorRule, error) {
-	apiErr := &APIError{HTTPStatus: status, err: err}
-	var restErr *client.TwilioRestError
-	var v1Err *client.RestErrorV1
-	switch {
-	case errors.As(err, &restErr):
-		apiErr.Code = restErr.Code
-		if apiErr.HTTPStatus == 0 {
-			apiErr.HTTPStatus = restErr.Status
-		}
-	case errors.As(err, &v1Err):
-		apiErr.Code = v1Err.Code
-		if apiErr.HTTPStatus == 0 {
-			apiErr.HTTPStatus = v1Err.HttpStatusCode
-		}
-	case ctx.Err() != nil:
-		// Our deadline or cancellation: the caller decides what comes next.
-		return providers.ErrorRule{}, fmt.Errorf("twiliovoice: call: %w: %w", context.Cause(ctx), err)
-	case status >= http.StatusBadRequest:
-		// An error answer whose body is not Twilio's JSON (a proxy's page).
-	default:
-		// No answer (network error, timeout), or a 2xx twilio-go could not
-		// decode: retryable.
-		return providers.ErrorRule{}, fmt.Errorf("twiliovoice: call: %w", err)
-	}
-
-	wrapped := fmt.Errorf("twiliovoice: call: %w", apiErr)
-	if rule, ok := errorTable().Lookup(apiErr.Code); ok && apiErr.Code != 0 {
-		if rule.Permanent {
-			return rule, &providers.PermanentError{Reason: rule.Reason, Err: wrapped}
-		}
-		return rule, wrapped
-	}
-	switch s := apiErr.HTTPStatus; {
-	case s == http.StatusTooManyRequests || s >= 500 || s < 400:
-		return providers.ErrorRule{}, wrapped
-	default:
-		return providers.ErrorRule{}, &providers.PermanentError{Reason: contract.ReasonProviderRejected, Err: wrapped}
-	}
 }

@@ -25,14 +25,13 @@ func load(get func(string) string) (providers.Settings, error) { return ConfigFr
 // TWILIO_VOICE_* variables with get. The sender's settings are validated
 // when it is built (Validate).
 func ConfigFromEnv(get func(string) string) Config {
-	return Config{
-		AccountSID:         get("TWILIO_ACCOUNT_SID"),
-		AuthToken:          get("TWILIO_AUTH_TOKEN"),
-		AuthTokenSecondary: get("TWILIO_AUTH_TOKEN_SECONDARY"),
-		From:               get("TWILIO_VOICE_FROM"),
-		MachineDetection:   get("TWILIO_VOICE_MACHINE_DETECTION"),
-		SayVoice:           get("TWILIO_VOICE_SAY_VOICE"),
+	c := Config{
+		From:             get("TWILIO_VOICE_FROM"),
+		MachineDetection: get("TWILIO_VOICE_MACHINE_DETECTION"),
+		SayVoice:         get("TWILIO_VOICE_SAY_VOICE"),
 	}
+	c.AccountSID, c.AuthToken, c.AuthTokenSecondary = twilio.CredentialsFromEnv(get)
+	return c
 }
 
 // Enabled implements providers.Settings: the account and a voice caller
@@ -66,11 +65,5 @@ func (c Config) Sender(env providers.Env) (providers.Provider, error) {
 // endpoint, which checks signatures with the primary and secondary auth
 // tokens; it answers 404 while voice is not enabled.
 func (c Config) Webhook(env providers.Env) providers.Webhook {
-	w := &webhook{publicBaseURL: env.PublicBaseURL, amd: c.MachineDetection != ""}
-	w.endpoint.Name, w.endpoint.Log = Name, env.Log
-	if c.Enabled() {
-		w.verifier = twilio.NewSignatureVerifier(c.AuthToken, c.AuthTokenSecondary)
-		w.endpoint.Receipts = env.Receipts
-	}
-	return w
+	return webhook(env, c.Enabled(), c.MachineDetection != "", c.AuthToken, c.AuthTokenSecondary)
 }

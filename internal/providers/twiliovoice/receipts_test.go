@@ -11,6 +11,7 @@ import (
 
 	"github.com/veriflow/veriflow/internal/contract"
 	"github.com/veriflow/veriflow/internal/providers"
+	"github.com/veriflow/veriflow/internal/providers/twilio"
 )
 
 func TestParseCallStatus(t *testing.T) {
@@ -123,7 +124,7 @@ func TestCallStatusWebhook(t *testing.T) {
 		{"signed for the sms path", h, form.Encode(), sign(testAuthToken, base+"/webhooks/twilio/status", form), 403},
 		{"tampered", h, tampered, sign(testAuthToken, base+StatusPath, form), 403},
 		{"not a form", h, "%zz", "x", 400},
-		{"too large", h, "CallSid=" + strings.Repeat("A", maxStatusBody), "x", 413},
+		{"too large", h, "CallSid=" + strings.Repeat("A", twilio.MaxStatusBody), "x", 413},
 		{"signed, not a callback", h, "a=b", sign(testAuthToken, base+StatusPath, url.Values{"a": {"b"}}), 400},
 		{"store down", handler(cfg, &inbox{fail: true}), form.Encode(), sign(testAuthToken, base+StatusPath, form), 503},
 	} {

@@ -4,9 +4,11 @@
 // code), maps the Calls API's errors to permanent or retryable failures,
 // and turns Twilio's signed call status callbacks into receipts.
 //
-// It shares the Twilio account of the twilio plug-in (credentials, the
-// signature verifier, the twilio-go client setup) but is a plug-in of its
-// own, enabled when a voice caller id (TWILIO_VOICE_FROM) is configured.
+// It shares the Twilio account of the twilio plug-in and that package's
+// Twilio plumbing (credentials and their checks, the twilio-go client
+// setup, the error classification, the signed-form webhook) but is a
+// plug-in of its own, with its own error table and callback path, enabled
+// when a voice caller id (TWILIO_VOICE_FROM) is configured.
 package twiliovoice
 
 import (
@@ -15,9 +17,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
-	"strings"
-	"time"
 
 	api "github.com/twilio/twilio-go/rest/api/v2010"
 
@@ -29,9 +28,6 @@ import (
 // Name is the provider name of Twilio calls and their receipts (routing:
 // VERIFLOW_CHANNEL_VOICE=twiliovoice).
 const Name = "twiliovoice"
-
-// defaultTimeout bounds one API request when Config.HTTPClient is nil.
-const defaultTimeout = 10 * time.Second
 
 // Answering-machine detection modes of the Calls API (MachineDetection).
 const (
@@ -78,14 +74,8 @@ type Config struct {
 // Validate reports the problems of c as a sender configuration. It never
 // quotes the auth token.
 func (c Config) Validate() error {
-	var errs []error
-	if !isSID(c.AccountSID, "AC") {
-		errs = append(errs, errors.New("AccountSID must match ^AC[0-9a-fA-F]{32}$"))
-	}
-	if c.AuthToken == "" || !isAlnum(c.AuthToken) {
-		errs = append(errs, errors.New("AuthToken must be a non-empty alphanumeric string"))
-	}
-	if !isE164(c.From) {
+	errs := twilio.CredentialErrors(c.AccountSID, c.AuthToken)
+	if !twilio.IsE164(c.From) {
 		errs = append(errs, errors.New("the voice From number (TWILIO_VOICE_FROM) must be E.164 (+ and up to 15 digits)"))
 	}
 	switch c.MachineDetection {
@@ -96,11 +86,8 @@ func (c Config) Validate() error {
 	if !validVoice(c.SayVoice) {
 		errs = append(errs, errors.New("SayVoice (TWILIO_VOICE_SAY_VOICE) may hold letters, digits, '.', '-' and '_' only (up to 64)"))
 	}
-	if c.StatusCallbackURL != "" {
-		u, err := url.Parse(c.StatusCallbackURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			errs = append(errs, errors.New("StatusCallbackURL must be an absolute http(s) URL"))
-		}
+	if err := twilio.CallbackURLError(c.StatusCallbackURL); err != nil {
+		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("twiliovoice: invalid config: %w", err)
@@ -124,10 +111,7 @@ func New(cfg Config) (*Provider, error) {
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = &http.Client{
-			Timeout:       defaultTimeout,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
+		hc = twilio.NewHTTPClient()
 	}
 	log := cfg.Log
 	if log == nil {
@@ -161,7 +145,7 @@ func (p *Provider) Send(ctx context.Context, m providers.Message) (providers.Res
 	call, err := svc.CreateCall(params)
 	status := done()
 	if err != nil {
-		rule, err := classify(ctx, err, status)
+		rule, err := twilio.Classify(ctx, "twiliovoice: call", errorTable(), err, status)
 		if rule.Alert {
 			p.log.ErrorContext(ctx, "voice calls fail until an operator fixes the Twilio voice setup; verifications fail over to the next channel",
 				"provider", Name, "reason", rule.Reason, "error", err)
@@ -182,7 +166,7 @@ func (p *Provider) params(m providers.Message) (*api.CreateCallParams, error) {
 	if m.Channel != contract.ChannelVoice {
 		return nil, &providers.PermanentError{Reason: contract.ReasonChannelNotSupported, Err: fmt.Errorf("twiliovoice: channel %q not supported", m.Channel)}
 	}
-	if !isE164(m.To) {
+	if !twilio.IsE164(m.To) {
 		return nil, &providers.PermanentError{Reason: contract.ReasonInvalidNumber, Err: errors.New("twiliovoice: destination is not an E.164 number")}
 	}
 	doc, err := TwiML(m.Text, m.Locale, p.cfg.SayVoice)
@@ -200,46 +184,6 @@ func (p *Provider) params(m providers.Message) (*api.CreateCallParams, error) {
 		params.SetMachineDetection(p.cfg.MachineDetection)
 	}
 	return params, nil
-}
-
-// isSID reports whether s is a Twilio SID with prefix: two letters and 32
-// hex digits.
-func isSID(s, prefix string) bool {
-	rest, ok := strings.CutPrefix(s, prefix)
-	if !ok || len(rest) != 32 {
-		return false
-	}
-	for _, r := range rest {
-		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f' || 'A' <= r && r <= 'F') {
-			return false
-		}
-	}
-	return true
-}
-
-// isE164 reports whether s is "+" followed by 2 to 15 digits, the first
-// not 0.
-func isE164(s string) bool {
-	d, ok := strings.CutPrefix(s, "+")
-	if !ok || len(d) < 2 || len(d) > 15 || d[0] == '0' {
-		return false
-	}
-	for _, r := range d {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// isAlnum reports whether s has ASCII letters and digits only.
-func isAlnum(s string) bool {
-	for _, r := range s {
-		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z') {
-			return false
-		}
-	}
-	return true
 }
 
 // validVoice reports whether v is empty or a plausible <Say> voice name

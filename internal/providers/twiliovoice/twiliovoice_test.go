@@ -13,6 +13,7 @@ import (
 
 	"github.com/veriflow/veriflow/internal/contract"
 	"github.com/veriflow/veriflow/internal/providers"
+	"github.com/veriflow/veriflow/internal/providers/twilio"
 )
 
 // fakeCalls is a Calls API that records the requests and answers with
@@ -187,7 +188,7 @@ func TestSendErrors(t *testing.T) {
 			if errors.As(err, &pe) != tc.permanent || (tc.permanent && pe.Reason != tc.reason) {
 				t.Errorf("%v: permanent %v, want %v %s", err, errors.As(err, &pe), tc.permanent, tc.reason)
 			}
-			var apiErr *APIError
+			var apiErr *twilio.APIError
 			if !errors.As(err, &apiErr) || apiErr.HTTPStatus != tc.status || apiErr.Code != tc.code {
 				t.Errorf("%v: APIError %+v", err, apiErr)
 			}
