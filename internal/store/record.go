@@ -16,7 +16,7 @@ import (
 // queues the contract events for the tenant's callback (when it has one),
 // in one transaction. It returns the ids of the queued outbound events.
 func (s *Store) Record(ctx context.Context, in contract.RecordInput, ev *Evidence) ([]int64, error) {
-	attempts, err := json.Marshal(in.State.Attempts)
+	attempts, err := attemptsJSON(in.State.Attempts)
 	if err != nil {
 		return nil, fmt.Errorf("store: record: %w", err)
 	}
@@ -70,6 +70,17 @@ func (s *Store) Record(ctx context.Context, in contract.RecordInput, ev *Evidenc
 		return nil, fmt.Errorf("store: record: %w", err)
 	}
 	return queued, nil
+}
+
+// attemptsJSON marshals a verification's attempts for the read model: always
+// a JSON array, never the scalar null that a nil slice marshals to (the
+// analytics expand it with jsonb_array_elements, and migration 006 makes
+// the database refuse anything but an array).
+func attemptsJSON(a []contract.Attempt) ([]byte, error) {
+	if a == nil {
+		a = []contract.Attempt{}
+	}
+	return json.Marshal(a)
 }
 
 func nullable(s string) *string {

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -79,7 +78,7 @@ func (s *Store) InsertVerification(ctx context.Context, r StartRequest) (id stri
 				return nil
 			}
 		}
-		attempts, err := json.Marshal(v.Attempts)
+		attempts, err := attemptsJSON(v.Attempts)
 		if err != nil {
 			return err
 		}
