@@ -51,7 +51,7 @@ func TestRandomPaths(t *testing.T) {
 	}
 	t.Logf("random paths: seed %d, %d verifications (replay with VERIFLOW_RANDOM_SEED=%d)", seed, n, seed)
 	r := &randomRun{s: s, t: t, rnd: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), long: long,
-		sandboxKey: s.newTenantKey(t, "random"), since: time.Now().UTC().Add(-time.Minute)}
+		sandboxKey: randomPathsKey(t, s), since: time.Now().UTC().Add(-time.Minute)}
 
 	for started := 0; started < n; {
 		if len(r.live) == 0 || r.rnd.IntN(10) < 3 {
@@ -88,6 +88,19 @@ func TestRandomPaths(t *testing.T) {
 			t.Fatalf("analytics (seed %d): %d %s", seed, res.Status, res.Body)
 		}
 	}
+}
+
+// randomPathsKey returns a test-mode key of tenant "randompaths" (its rate limits are
+// lifted: the run starts many verifications to the few sandbox numbers, and
+// only this test uses the tenant, so its supersedes cancel no other test's
+// verifications).
+func randomPathsKey(t *testing.T, s *stack) string {
+	t.Helper()
+	key, err := s.server.CreateKey(t.Context(), "randompaths", contract.ModeTest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
 }
 
 // randomRun is the state of one randomized run.
@@ -149,8 +162,23 @@ func (r *randomRun) begin(v *randomVerification) {
 	}
 	v.id = res.verification(r.t).ID
 	r.all, r.live = append(r.all, v), append(r.live, v)
-	if v.live && r.rnd.IntN(2) == 0 {
-		r.receipts(v) // as early as the fake's answer allows
+	k := r.rnd.IntN(6)
+	if len(r.all) == 1 {
+		k = 0 // every run takes this path at least once
+	}
+	switch k {
+	case 0:
+		// Superseded or canceled at once, most likely before its first
+		// send: a final state with no attempts.
+		if r.rnd.IntN(2) == 0 {
+			r.act(v, "cancel")
+		} else {
+			r.begin(&randomVerification{kind: v.kind, key: v.key, live: v.live, phone: v.phone})
+		}
+	case 1, 2:
+		if v.live {
+			r.receipts(v) // as early as the fake's answer allows
+		}
 	}
 }
 
@@ -337,7 +365,7 @@ func (r *randomRun) assertMatchesWorkflow(v *randomVerification) {
 			return
 		}
 		if time.Now().After(deadline) {
-			r.t.Errorf("%s: GET %+v does not match the workflow's state %+v", v.id, got, st)
+			r.t.Errorf("%s: GET %s does not match the workflow's state %s", v.id, summary(got), summaryState(st))
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -359,4 +387,24 @@ func sameState(g verification, st contract.State) bool {
 		}
 	}
 	return true
+}
+
+func summary(g verification) string {
+	ch := ""
+	if g.Channel != nil {
+		ch = *g.Channel
+	}
+	out := fmt.Sprintf("status=%s channel=%s checks_left=%d completed=%v attempts=", g.Status, ch, g.ChecksLeft, g.CompletedAt != nil)
+	for _, a := range g.Attempts {
+		out += fmt.Sprintf("[%s %s %s]", a.Channel, a.Status, a.Error)
+	}
+	return out
+}
+
+func summaryState(st contract.State) string {
+	out := fmt.Sprintf("status=%s channel=%s checks_left=%d completed=%v version=%d attempts=", st.Status, st.Channel, st.ChecksLeft, st.CompletedAt != nil, st.Version)
+	for _, a := range st.Attempts {
+		out += fmt.Sprintf("[%s %s %s]", a.Channel, a.Status, a.Error)
+	}
+	return out
 }
