@@ -225,3 +225,25 @@ func isCheckViolation(err error) bool {
 	var pg *pgconn.PgError
 	return errors.As(err, &pg) && pg.Code == "23514"
 }
+
+// TestRecordKeepsInvariantsWhateverTheState: a final state without
+// CompletedAt, or with negative checks left, still projects (completed_at
+// set, checks_left 0), and a pending one clears completed_at.
+func TestRecordKeepsInvariantsWhateverTheState(t *testing.T) {
+	s := openLimits(t)
+	ctx := t.Context()
+	seedVerification(t, s, "t1", "vf_norm")
+	for i, st := range []contract.State{
+		{Status: contract.StatusPending, ChecksLeft: -2},
+		{Status: contract.StatusFailed, ChecksLeft: 5},
+	} {
+		st.Version = int64(i + 1)
+		if _, err := s.Record(ctx, contract.RecordInput{VerificationID: "vf_norm", TenantID: "t1", State: st}, nil); err != nil {
+			t.Fatalf("record %+v: %v", st, err)
+		}
+		v, err := s.GetVerification(ctx, "t1", "vf_norm")
+		if err != nil || v.ChecksLeft < 0 || (v.CompletedAt != nil) != st.Status.Final() {
+			t.Fatalf("after %+v: %+v %v", st, v, err)
+		}
+	}
+}

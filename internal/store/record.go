@@ -20,14 +20,20 @@ func (s *Store) Record(ctx context.Context, in contract.RecordInput, ev *Evidenc
 	if err != nil {
 		return nil, fmt.Errorf("store: record: %w", err)
 	}
+	// The read model's CHECK constraints (migration 006) hold whatever the
+	// state says: attempts are an array, checks_left is not negative, and
+	// completed_at is set exactly when the status is final (the workflow
+	// sets CompletedAt with every final status; a state without it keeps the
+	// stored one, or now). An unknown status is refused by the database.
 	// One round trip in the common case: the state and its audit events as
 	// one pipelined batch, which PostgreSQL runs as one implicit
 	// transaction. Evidence and contract events (whose outbound rows need
 	// the tenant's callback) take an explicit transaction.
 	b := &pgx.Batch{}
 	b.Queue(`
-		update verifications set status = $3, channel = nullif($4, ''), checks_left = $5, attempts = $6,
-		       completed_at = $7, version = $8, updated_at = now()
+		update verifications set status = $3, channel = nullif($4, ''), checks_left = greatest($5::int, 0), attempts = $6,
+		       completed_at = case when $3 = 'pending' then null else coalesce($7::timestamptz, verifications.completed_at, now()) end,
+		       version = $8, updated_at = now()
 		where tenant_id = $1 and id = $2 and version < $8`,
 		in.TenantID, in.VerificationID, string(in.State.Status), string(in.State.Channel), in.State.ChecksLeft,
 		attempts, in.State.CompletedAt, in.State.Version)
