@@ -72,6 +72,9 @@ func TestSupersede(t *testing.T) {
 		t.Helper()
 		v := store.Verification{ID: id, TenantID: tenant, Mode: contract.ModeTest, Kind: kind, Status: status, ChecksLeft: 5,
 			CreatedAt: now.Add(-age), ExpiresAt: now.Add(time.Hour)}
+		if status.Final() { // the read model requires completed_at exactly then
+			v.CompletedAt = &now
+		}
 		if phone != "" {
 			v.ToPhoneHash = secrets.HashDestination(phone)
 		}

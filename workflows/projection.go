@@ -77,8 +77,9 @@ func (v *verification) details() string {
 }
 
 // cloneState copies a state so that a projection or an answer does not
-// share its attempts with the running workflow.
+// share its attempts with the running workflow. The copy is never nil, so
+// it marshals as [] (not null) before the first send.
 func cloneState(s contract.State) contract.State {
-	s.Attempts = append([]contract.Attempt(nil), s.Attempts...)
+	s.Attempts = append(make([]contract.Attempt, 0, len(s.Attempts)), s.Attempts...)
 	return s
 }

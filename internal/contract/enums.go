@@ -121,6 +121,10 @@ const (
 	StatusFailed           Status = "failed"
 )
 
+// Statuses lists every verification status (the read model's CHECK
+// constraint, migration 006, lists the same values).
+var Statuses = []Status{StatusPending, StatusApproved, StatusExpired, StatusCanceled, StatusMaxChecksReached, StatusFailed}
+
 // Final reports whether s can no longer change.
 func (s Status) Final() bool { return s != StatusPending && s != "" }
 

@@ -16,18 +16,24 @@ import (
 // queues the contract events for the tenant's callback (when it has one),
 // in one transaction. It returns the ids of the queued outbound events.
 func (s *Store) Record(ctx context.Context, in contract.RecordInput, ev *Evidence) ([]int64, error) {
-	attempts, err := json.Marshal(in.State.Attempts)
+	attempts, err := attemptsJSON(in.State.Attempts)
 	if err != nil {
 		return nil, fmt.Errorf("store: record: %w", err)
 	}
+	// The read model's CHECK constraints (migration 006) hold whatever the
+	// state says: attempts are an array, checks_left is not negative, and
+	// completed_at is set exactly when the status is final (the workflow
+	// sets CompletedAt with every final status; a state without it keeps the
+	// stored one, or now). An unknown status is refused by the database.
 	// One round trip in the common case: the state and its audit events as
 	// one pipelined batch, which PostgreSQL runs as one implicit
 	// transaction. Evidence and contract events (whose outbound rows need
 	// the tenant's callback) take an explicit transaction.
 	b := &pgx.Batch{}
 	b.Queue(`
-		update verifications set status = $3, channel = nullif($4, ''), checks_left = $5, attempts = $6,
-		       completed_at = $7, version = $8, updated_at = now()
+		update verifications set status = $3, channel = nullif($4, ''), checks_left = greatest($5::int, 0), attempts = $6,
+		       completed_at = case when $3 = 'pending' then null else coalesce($7::timestamptz, verifications.completed_at, now()) end,
+		       version = $8, updated_at = now()
 		where tenant_id = $1 and id = $2 and version < $8`,
 		in.TenantID, in.VerificationID, string(in.State.Status), string(in.State.Channel), in.State.ChecksLeft,
 		attempts, in.State.CompletedAt, in.State.Version)
@@ -70,6 +76,17 @@ func (s *Store) Record(ctx context.Context, in contract.RecordInput, ev *Evidenc
 		return nil, fmt.Errorf("store: record: %w", err)
 	}
 	return queued, nil
+}
+
+// attemptsJSON marshals a verification's attempts for the read model: always
+// a JSON array, never the scalar null that a nil slice marshals to (the
+// analytics expand it with jsonb_array_elements, and migration 006 makes
+// the database refuse anything but an array).
+func attemptsJSON(a []contract.Attempt) ([]byte, error) {
+	if a == nil {
+		a = []contract.Attempt{}
+	}
+	return json.Marshal(a)
 }
 
 func nullable(s string) *string {

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -79,16 +78,16 @@ func (s *Store) InsertVerification(ctx context.Context, r StartRequest) (id stri
 				return nil
 			}
 		}
-		attempts, err := json.Marshal(v.Attempts)
+		attempts, err := attemptsJSON(v.Attempts)
 		if err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, `
 			insert into verifications (id, tenant_id, mode, kind, status, channel, to_phone, to_email,
-			                           checks_left, attempts, metadata, created_at, expires_at, to_phone_hash, to_email_hash)
-			values ($1, $2, $3, $4, $5, nullif($6, ''), nullif($7, ''), nullif($8, ''), $9, $10, $11, $12, $13, $14, $15)`,
+			                           checks_left, attempts, metadata, created_at, expires_at, to_phone_hash, to_email_hash, completed_at)
+			values ($1, $2, $3, $4, $5, nullif($6, ''), nullif($7, ''), nullif($8, ''), $9, $10, $11, $12, $13, $14, $15, $16)`,
 			v.ID, v.TenantID, string(v.Mode), string(v.Kind), string(v.Status), string(v.Channel), v.ToPhone, v.ToEmail,
-			v.ChecksLeft, attempts, v.Metadata, v.CreatedAt, v.ExpiresAt, v.ToPhoneHash, v.ToEmailHash)
+			v.ChecksLeft, attempts, v.Metadata, v.CreatedAt, v.ExpiresAt, v.ToPhoneHash, v.ToEmailHash, v.CompletedAt)
 		if err != nil {
 			return fmt.Errorf("insert verification: %w", err)
 		}

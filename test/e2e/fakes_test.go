@@ -39,11 +39,12 @@ type fakeProviders struct {
 	twilio []url.Values
 	calls  []url.Values // Twilio Calls API requests (voice)
 	meta   []map[string]any
-	ids    []string // message ids answered, in order
+	ids    []string            // message ids answered, in order
+	byTo   map[string][]string // message ids answered per destination (digits only)
 }
 
 func newFakeProviders() *fakeProviders {
-	f := &fakeProviders{}
+	f := &fakeProviders{byTo: map[string][]string{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /2010-04-01/Accounts/{sid}/Messages.json", func(w http.ResponseWriter, r *http.Request) {
 		if err := r.ParseForm(); err != nil {
@@ -54,6 +55,7 @@ func newFakeProviders() *fakeProviders {
 		f.mu.Lock()
 		f.twilio = append(f.twilio, r.PostForm)
 		f.ids = append(f.ids, sid)
+		f.byTo[strings.TrimPrefix(r.PostForm.Get("To"), "+")] = append(f.byTo[strings.TrimPrefix(r.PostForm.Get("To"), "+")], sid)
 		f.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusCreated)
@@ -83,6 +85,9 @@ func newFakeProviders() *fakeProviders {
 		f.mu.Lock()
 		f.meta = append(f.meta, body)
 		f.ids = append(f.ids, id)
+		if to, ok := body["to"].(string); ok {
+			f.byTo[to] = append(f.byTo[to], id)
+		}
 		f.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"messaging_product": "whatsapp", "messages": []map[string]string{{"id": id}}})
@@ -104,6 +109,14 @@ func (t rewriteHost) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.URL.Scheme, r.URL.Host, r.Host = t.target.Scheme, t.target.Host, t.target.Host
 	return http.DefaultTransport.RoundTrip(r)
+}
+
+// idsTo returns the message ids answered for messages (not calls) to a
+// phone number, in order.
+func (f *fakeProviders) idsTo(phone string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.byTo[strings.TrimPrefix(phone, "+")]...)
 }
 
 // twilioSends returns a copy of the recorded Twilio requests.

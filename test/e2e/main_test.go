@@ -332,7 +332,7 @@ func abuseConfig() config.Abuse {
 	lifted := guard.Policy{Limits: guard.Limits{PerDestination10Min: 1e4, PerDestinationDay: 1e4, PerClientIP10Min: 1e4,
 		PerTenantMinute: 1e5, FailedChecksPerDestinationHour: 1e4, PrefixBurst: 1e4}}
 	return config.Abuse{Tenants: map[string]guard.Policy{
-		"acme": lifted, "globex": lifted, "initech": lifted,
+		"acme": lifted, "globex": lifted, "initech": lifted, "randompaths": lifted,
 		"limited": {Limits: guard.Limits{PrefixBurst: 8}, AllowedCountries: []string{"IT", "US"}},
 	}}
 }
