@@ -28,7 +28,8 @@ func (s *Store) ChannelAnalytics(ctx context.Context, tenantID string, from, to 
 			where tenant_id = $1 and created_at >= $2 and created_at < $3 and ($4 = '' or kind = $4)
 		), att as (
 			select v.id, a->>'channel' as channel, a->>'status' as status, a->>'sent_at' is not null as sent
-			from v, jsonb_array_elements(v.attempts) a
+			from v, jsonb_array_elements(case when jsonb_typeof(v.attempts) = 'array' then v.attempts else '[]' end) a
+			where jsonb_typeof(a) = 'object'
 		), sends as (
 			select channel,
 			       count(*) filter (where sent) as sent,
