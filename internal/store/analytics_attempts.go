@@ -31,27 +31,47 @@ type AttemptStats struct {
 	DeliverP50, DeliverP90, ApproveP50, ApproveP90 *time.Duration
 }
 
-// attemptAnalyticsSQL reads a tenant's verifications created in [$2, $3),
-// of kind $4 ("" for all), expands their attempts once and groups them.
-// A row whose attempts are not a JSON array (the JSON null of old rows) or
-// an element that is not an object counts as no attempts: no single row
-// can make the query fail.
-const attemptAnalyticsSQL = `
-with v as materialized (
-	select id, status, coalesce(country, 'unknown') as country, completed_at,
+// rollupDelay is how long after its end a day is closed: its verifications
+// are final (codes live minutes), so its rollup never changes.
+const rollupDelay = 48 * time.Hour
+
+// periodRows defines the CTE "v": a tenant's ($1) verifications selected
+// by where, with attempts that are always an array.
+func periodRows(where string) string {
+	return `
+v as materialized (
+	select id, kind, (created_at at time zone 'UTC')::date as day, status, coalesce(country, 'unknown') as country,
+	       channel as last_channel, created_at, completed_at,
 	       case when jsonb_typeof(attempts) = 'array' then attempts else '[]'::jsonb end as attempts
-	from verifications
-	where tenant_id = $1 and created_at >= $2 and created_at < $3 and ($4 = '' or kind = $4)
-), att as materialized (
-	select v.id, v.country,
+	from verifications where tenant_id = $1 and (` + where + `)
+)`
+}
+
+// attemptGroups defines the CTE "grouped": the figures of a tenant's ($1)
+// verifications selected by where, by kind, UTC day, channel, country and
+// provider, with the samples of the percentiles in milliseconds. A row
+// whose attempts are not a JSON array (the JSON null of old rows), or an
+// element that is not an object, counts as no attempts: no single row can
+// make it fail.
+func attemptGroups(where string) string {
+	return periodRows(where) + `, att as materialized (
+	select v.id, v.kind, v.day, v.country,
 	       coalesce(nullif(a.e->>'channel', ''), 'unknown') as channel,
 	       coalesce(nullif(a.e->>'provider', ''), 'unknown') as provider,
 	       a.e->>'status' as status,
 	       coalesce(nullif(a.e->>'error', ''), 'unknown') as reason,
-	       (a.e->>'sent_at')::timestamptz as sent_at,
-	       (a.e->>'delivered_at')::timestamptz as delivered_at,
+	       a.e->>'sent_at' is not null as sent,
+	       -- the first sent attempt of its verification on this channel and provider
+	       a.e->>'sent_at' is not null and (a.ord = 1 or not exists (
+	           select 1 from jsonb_array_elements(v.attempts) with ordinality y(e, ord)
+	           where y.ord < a.ord and jsonb_typeof(y.e) = 'object' and y.e->>'sent_at' is not null
+	             and coalesce(nullif(y.e->>'channel', ''), 'unknown') = coalesce(nullif(a.e->>'channel', ''), 'unknown')
+	             and coalesce(nullif(y.e->>'provider', ''), 'unknown') = coalesce(nullif(a.e->>'provider', ''), 'unknown'))) as reach,
+	       case when a.e->>'status' in ('delivered', 'read') then
+	           round(extract(epoch from (a.e->>'delivered_at')::timestamptz - (a.e->>'sent_at')::timestamptz) * 1000)::int end as deliver_ms,
 	       v.status = 'approved' and a.ord = p.pick as approved,
-	       case when v.status = 'approved' and a.ord = p.pick then v.completed_at - p.first_sent end as to_approve
+	       case when v.status = 'approved' and a.ord = p.pick then
+	           round(extract(epoch from v.completed_at - p.first_sent) * 1000)::int end as approve_ms
 	from v
 	cross join lateral (
 		select coalesce(max(ord) filter (where e->>'status' in ('delivered', 'read')),
@@ -63,34 +83,88 @@ with v as materialized (
 	cross join lateral jsonb_array_elements(v.attempts) with ordinality a(e, ord)
 	where jsonb_typeof(a.e) = 'object'
 ), g as (
-	select channel, country, provider,
-	       count(*) filter (where sent_at is not null) as sent,
+	select kind, day, channel, country, provider,
+	       count(*) filter (where sent) as sent,
 	       count(*) filter (where status in ('delivered', 'read')) as delivered,
 	       count(*) filter (where status = 'read') as read,
 	       count(*) filter (where status in ('failed', 'undelivered')) as failed,
 	       count(*) filter (where approved) as approvals,
-	       count(distinct id) filter (where sent_at is not null) as reached,
-	       percentile_cont(array[0.5, 0.9]) within group (order by extract(epoch from delivered_at - sent_at))
-	           filter (where delivered_at is not null and sent_at is not null and status in ('delivered', 'read')) as deliver_s,
-	       percentile_cont(array[0.5, 0.9]) within group (order by extract(epoch from to_approve))
-	           filter (where to_approve is not null) as approve_s
-	from att group by channel, country, provider
+	       count(*) filter (where reach) as reached,
+	       coalesce(array_agg(deliver_ms) filter (where deliver_ms is not null), '{}') as deliver_ms,
+	       coalesce(array_agg(approve_ms) filter (where approve_ms is not null), '{}') as approve_ms
+	from att group by kind, day, channel, country, provider
 ), r as (
-	select channel, country, provider, jsonb_object_agg(reason, n) as reasons
-	from (select channel, country, provider, reason, count(*) as n from att
-	      where status in ('failed', 'undelivered') group by channel, country, provider, reason) x
+	select kind, day, channel, country, provider, jsonb_object_agg(reason, n) as failed_by
+	from (select kind, day, channel, country, provider, reason, count(*) as n from att
+	      where status in ('failed', 'undelivered') group by kind, day, channel, country, provider, reason) x
+	group by kind, day, channel, country, provider
+), grouped as (
+	select g.*, coalesce(r.failed_by, '{}') as failed_by
+	from g left join r using (kind, day, channel, country, provider)
+)`
+}
+
+const figureColumns = `channel, country, provider, sent, delivered, read, failed, approvals, reached, failed_by, deliver_ms, approve_ms`
+
+// attemptAnalyticsSQL answers a period [$2, $3) of kind $4 ("" for all):
+// the rollups of the closed days [$5, $6) and the raw rows of the rest.
+var attemptAnalyticsSQL = `with` + attemptGroups(`(created_at >= $2 and created_at < $5) or (created_at >= $6 and created_at < $3)`) + `,
+parts as materialized (
+	select ` + figureColumns + ` from grouped where $4 = '' or kind = $4
+	union all
+	select ` + figureColumns + ` from attempt_daily
+	where tenant_id = $1 and day >= ($5 at time zone 'UTC')::date and day < ($6 at time zone 'UTC')::date and ($4 = '' or kind = $4)
+), counts as (
+	select channel, country, provider, sum(sent)::int as sent, sum(delivered)::int as delivered, sum(read)::int as read,
+	       sum(failed)::int as failed, sum(approvals)::int as approvals, sum(reached)::int as reached
+	from parts group by channel, country, provider
+), dp as (
+	select channel, country, provider, percentile_cont(array[0.5, 0.9]) within group (order by x) as q
+	from parts, unnest(deliver_ms) x group by channel, country, provider
+), ap as (
+	select channel, country, provider, percentile_cont(array[0.5, 0.9]) within group (order by x) as q
+	from parts, unnest(approve_ms) x group by channel, country, provider
+), fb as (
+	select channel, country, provider, jsonb_object_agg(k, n) as failed_by
+	from (select channel, country, provider, k, sum(n::int) as n from parts, jsonb_each_text(failed_by) e(k, n)
+	      group by channel, country, provider, k) x
 	group by channel, country, provider
 )
-select g.channel, g.country, g.provider, g.sent, g.delivered, g.read, g.failed, g.approvals, g.reached,
-       g.deliver_s, g.approve_s, coalesce(r.reasons, '{}')
-from g left join r using (channel, country, provider)
-order by g.channel, g.country, g.provider`
+select c.channel, c.country, c.provider, c.sent, c.delivered, c.read, c.failed, c.approvals, c.reached,
+       dp.q, ap.q, coalesce(fb.failed_by, '{}')
+from counts c
+left join dp using (channel, country, provider)
+left join ap using (channel, country, provider)
+left join fb using (channel, country, provider)
+order by c.channel, c.country, c.provider`
+
+// rollupSQL rolls up a tenant's ($1) days $4 (all within [$2, $3)).
+var rollupSQL = `with` + attemptGroups(`created_at >= $2 and created_at < $3 and (created_at at time zone 'UTC')::date = any($4::date[])`) +
+	`,` + channelGroups + `,
+cins as (
+	insert into channel_daily (tenant_id, day, kind, ` + channelColumns + `)
+	select $1, day, kind, ` + channelColumns + ` from cgrouped
+	on conflict do nothing
+), ins as (
+	insert into attempt_daily (tenant_id, day, kind, ` + figureColumns + `)
+	select $1, day, kind, ` + figureColumns + ` from grouped
+	on conflict do nothing
+)
+insert into attempt_daily_days (tenant_id, day) select $1, d from unnest($4::date[]) d on conflict do nothing`
 
 // AttemptAnalytics computes a tenant's attempt figures by channel × country
 // × provider, for verifications created in [from, to), optionally of one
-// kind, from the read model.
+// kind. Closed days are read from daily rollups, made on first demand.
 func (s *Store) AttemptAnalytics(ctx context.Context, tenantID string, from, to time.Time, kind string) ([]AttemptStats, error) {
-	rows, err := s.pool.Query(ctx, attemptAnalyticsSQL, tenantID, from, to, kind)
+	return s.attemptAnalytics(ctx, tenantID, from, to, kind, time.Now())
+}
+
+func (s *Store) attemptAnalytics(ctx context.Context, tenantID string, from, to time.Time, kind string, now time.Time) ([]AttemptStats, error) {
+	cFrom, cTo, err := s.closedDays(ctx, tenantID, from, to, now)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, attemptAnalyticsSQL, tenantID, from, to, kind, cFrom, cTo)
 	if err != nil {
 		return nil, fmt.Errorf("store: attempt analytics: %w", err)
 	}
@@ -109,14 +183,54 @@ func (s *Store) AttemptAnalytics(ctx context.Context, tenantID string, from, to 
 	return out, nil
 }
 
-// quantiles turns percentile_cont's {p50, p90} seconds into durations.
-func quantiles(secs []float64) (p50, p90 *time.Duration) {
-	if len(secs) != 2 {
+// closedDays returns [cFrom, cTo), the whole UTC days of [from, to) that
+// are closed, having made their missing rollups; cFrom = cTo = from when
+// there are none.
+func (s *Store) closedDays(ctx context.Context, tenantID string, from, to, now time.Time) (cFrom, cTo time.Time, err error) {
+	day := 24 * time.Hour
+	cFrom = from.UTC().Truncate(day)
+	if cFrom.Before(from) {
+		cFrom = cFrom.Add(day)
+	}
+	cTo = to.UTC().Truncate(day)
+	if closed := now.UTC().Add(-rollupDelay).Truncate(day); closed.Before(cTo) {
+		cTo = closed
+	}
+	if !cFrom.Before(cTo) {
+		return from, from, nil
+	}
+	return cFrom, cTo, s.rollUp(ctx, tenantID, cFrom, cTo)
+}
+
+// rollUp makes the missing rollups of a tenant's closed days in [from, to).
+func (s *Store) rollUp(ctx context.Context, tenantID string, from, to time.Time) error {
+	rows, err := s.pool.Query(ctx, `select d::date from generate_series($2::timestamp, $3::timestamp - interval '1 day', interval '1 day') d
+		where not exists (select 1 from attempt_daily_days where tenant_id = $1 and day = d::date)`,
+		tenantID, from.UTC().Format(time.DateOnly), to.UTC().Format(time.DateOnly))
+	if err != nil {
+		return fmt.Errorf("store: roll up: %w", err)
+	}
+	missing, err := pgx.CollectRows(rows, pgx.RowTo[time.Time])
+	if err != nil {
+		return fmt.Errorf("store: roll up: %w", err)
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if _, err := s.pool.Exec(ctx, rollupSQL, tenantID, from, to, missing); err != nil {
+		return fmt.Errorf("store: roll up: %w", err)
+	}
+	return nil
+}
+
+// quantiles turns percentile_cont's {p50, p90} milliseconds into durations.
+func quantiles(ms []float64) (p50, p90 *time.Duration) {
+	if len(ms) != 2 {
 		return nil, nil
 	}
-	d := func(s float64) *time.Duration {
-		v := time.Duration(s * float64(time.Second)).Round(time.Millisecond)
-		return &v
+	d := func(v float64) *time.Duration {
+		x := time.Duration(v * float64(time.Millisecond)).Round(time.Millisecond)
+		return &x
 	}
-	return d(secs[0]), d(secs[1])
+	return d(ms[0]), d(ms[1])
 }

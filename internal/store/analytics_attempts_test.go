@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"testing"
 	"time"
@@ -30,8 +31,12 @@ func putVerification(t *testing.T, s *Store, tenant, id string, kind contract.Ki
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.pool.Exec(ctx, `update verifications set status = $2, attempts = $3, completed_at = $4, version = 1 where id = $1`,
-		id, string(status), raw, completed); err != nil {
+	var last *string
+	if n := len(attempts); n > 0 {
+		last = nullable(string(attempts[n-1].Channel))
+	}
+	if _, err := s.pool.Exec(ctx, `update verifications set status = $2, attempts = $3, completed_at = $4, channel = $5, version = 1 where id = $1`,
+		id, string(status), raw, completed, last); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -74,7 +79,7 @@ func TestAttemptAnalytics(t *testing.T) {
 		att(1, sms, "vonage", contract.AttemptDelivered, "", at(0), at(2), nil)})
 	putVerification(t, s, "tb", "vf_b1", signup, "US", t0, contract.StatusApproved, at(8), []contract.Attempt{
 		att(1, sms, "twilio", contract.AttemptDelivered, "", at(0), at(2), nil)})
-	putVerification(t, s, "ta", "vf_a9", signup, "US", t0.Add(-time.Hour), contract.StatusApproved, at(8), []contract.Attempt{
+	putVerification(t, s, "ta", "vf_a9", signup, "US", t0.Add(-24*time.Hour), contract.StatusApproved, at(8), []contract.Attempt{
 		att(1, sms, "twilio", contract.AttemptDelivered, "", at(0), at(2), nil)})
 	// A row whose attempts are the JSON scalar null (as the bug once wrote),
 	// unless the database refuses it now.
@@ -91,8 +96,62 @@ func TestAttemptAnalytics(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The same figures from the raw rows (a period within a day, or a day
+	// not closed yet) and from the day's rollup (made on first demand, then
+	// read), alone or with raw rows around it.
+	day := t0.Truncate(24 * time.Hour)
+	for _, p := range []struct {
+		name          string
+		from, to, now time.Time
+	}{
+		{"raw", t0.Add(-time.Minute), t0.Add(time.Hour), time.Now()},
+		{"open day", day, day.Add(24 * time.Hour), t0.Add(time.Hour)},
+		{"rollup", day, day.Add(24 * time.Hour), time.Now()},
+		{"rollup again", day, day.Add(24 * time.Hour), time.Now()},
+		{"rollup and raw", day.Add(-time.Hour), day.Add(26 * time.Hour), time.Now()},
+	} {
+		t.Run(p.name, func(t *testing.T) { checkAttemptFigures(t, s, p.from, p.to, p.now) })
+	}
+	// The per-channel figures, from the raw rows and from the rollup.
+	raw, err := s.channelAnalytics(ctx, "ta", day, day.Add(24*time.Hour), "signup", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rolledUp, err := s.channelAnalytics(ctx, "ta", day, day.Add(24*time.Hour), "signup", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raw) != 3 || raw[1].Channel != "sms" || raw[1].Sent != 6 || raw[1].Delivered != 2 || raw[1].Failed != 2 ||
+		raw[1].Reached != 5 || raw[1].Approvals != 3 || raw[1].MedianApprove == nil || *raw[1].MedianApprove != 20*time.Second {
+		t.Fatalf("channels %+v", raw)
+	}
+	if fmt.Sprint(raw) != fmt.Sprint(rolledUp) {
+		t.Fatalf("channels: raw %+v, rolled up %+v", raw, rolledUp)
+	}
+	var rolled int
+	if err := s.pool.QueryRow(ctx, `select count(*) from attempt_daily_days where tenant_id = 'ta'`).Scan(&rolled); err != nil || rolled != 1 {
+		t.Fatalf("rolled-up days: %d %v", rolled, err)
+	}
 	from, to := t0.Add(-time.Minute), t0.Add(time.Hour)
-	got, err := s.AttemptAnalytics(ctx, "ta", from, to, "signup")
+	// All kinds: the transaction shows up; another tenant's never does.
+	all, err := s.AttemptAnalytics(ctx, "ta", from, to, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 5 || all[1].Country != "FR" || all[1].Provider != "vonage" || all[1].Approvals != 1 {
+		t.Fatalf("all kinds: %+v", all)
+	}
+	if none, err := s.AttemptAnalytics(ctx, "tc", from, to, ""); err != nil || len(none) != 0 {
+		t.Fatalf("empty tenant: %v %+v", err, none)
+	}
+	// The per-channel figures keep answering too.
+	if _, err := s.ChannelAnalytics(ctx, "ta", from, to, ""); err != nil {
+		t.Fatalf("channel analytics with a null row: %v", err)
+	}
+}
+
+func checkAttemptFigures(t *testing.T, s *Store, from, to, now time.Time) {
+	got, err := s.attemptAnalytics(t.Context(), "ta", from, to, "signup", now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,21 +176,6 @@ func TestAttemptAnalytics(t *testing.T) {
 			!sameDur(g.ApproveP50, w.ApproveP50) || !sameDur(g.ApproveP90, w.ApproveP90) {
 			t.Errorf("row %d:\n got %s\nwant %s", i, fmtStats(g), fmtStats(w))
 		}
-	}
-	// All kinds: the transaction shows up; another tenant's never does.
-	all, err := s.AttemptAnalytics(ctx, "ta", from, to, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(all) != 5 || all[1].Country != "FR" || all[1].Provider != "vonage" || all[1].Approvals != 1 {
-		t.Fatalf("all kinds: %+v", all)
-	}
-	if none, err := s.AttemptAnalytics(ctx, "tc", from, to, ""); err != nil || len(none) != 0 {
-		t.Fatalf("empty tenant: %v %+v", err, none)
-	}
-	// The per-channel figures keep answering too.
-	if _, err := s.ChannelAnalytics(ctx, "ta", from, to, ""); err != nil {
-		t.Fatalf("channel analytics with a null row: %v", err)
 	}
 }
 
