@@ -82,11 +82,7 @@ func (s *Store) channelAnalytics(ctx context.Context, tenantID string, from, to 
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, channelAnalyticsSQL, tenantID, from, to, kind, cFrom, cTo)
-	if err != nil {
-		return nil, fmt.Errorf("store: channel analytics: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ChannelStats, error) {
+	out, err := analyticsQuery(ctx, s, channelAnalyticsSQL, []any{tenantID, from, to, kind, cFrom, cTo}, func(r pgx.CollectableRow) (ChannelStats, error) {
 		var c ChannelStats
 		var median *float64
 		err := r.Scan(&c.Channel, &c.Sent, &c.Delivered, &c.Failed, &c.Reached, &c.Approvals, &median)

@@ -164,11 +164,7 @@ func (s *Store) attemptAnalytics(ctx context.Context, tenantID string, from, to 
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, attemptAnalyticsSQL, tenantID, from, to, kind, cFrom, cTo)
-	if err != nil {
-		return nil, fmt.Errorf("store: attempt analytics: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (AttemptStats, error) {
+	out, err := analyticsQuery(ctx, s, attemptAnalyticsSQL, []any{tenantID, from, to, kind, cFrom, cTo}, func(r pgx.CollectableRow) (AttemptStats, error) {
 		var a AttemptStats
 		var deliver, approve []float64
 		err := r.Scan(&a.Channel, &a.Country, &a.Provider, &a.Sent, &a.Delivered, &a.Read, &a.Failed,
@@ -181,6 +177,25 @@ func (s *Store) attemptAnalytics(ctx context.Context, tenantID string, from, to 
 		return nil, fmt.Errorf("store: attempt analytics: %w", err)
 	}
 	return out, nil
+}
+
+// analyticsQuery runs an analytics query in a read-only transaction
+// without JIT (whose compile time, at these plan costs, is most of a
+// query's) and with room to sort the percentiles' samples in memory.
+func analyticsQuery[T any](ctx context.Context, s *Store, sql string, args []any, scan pgx.RowToFunc[T]) ([]T, error) {
+	var out []T
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `set local jit = off; set local work_mem = '64MB'`); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, sql, args...)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, scan)
+		return err
+	})
+	return out, err
 }
 
 // closedDays returns [cFrom, cTo), the whole UTC days of [from, to) that
