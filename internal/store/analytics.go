@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -50,25 +52,14 @@ catt as (
 const channelColumns = `channel, sent, delivered, failed, reached, approvals, approve_ms`
 
 // channelAnalyticsSQL answers a period [$2, $3) of kind $4 ("" for all):
-// the rollups of the closed days [$5, $6) and the raw rows of the rest.
+// the rollup rows of the closed days [$5, $6) and the grouped raw rows of
+// the rest, which channelAnalytics adds up.
 var channelAnalyticsSQL = `with` + periodRows(`(created_at >= $2 and created_at < $5) or (created_at >= $6 and created_at < $3)`) +
-	`,` + channelGroups + `,
-parts as materialized (
-	select ` + channelColumns + ` from cgrouped where $4 = '' or kind = $4
-	union all
-	select ` + channelColumns + ` from channel_daily
-	where tenant_id = $1 and day >= ($5 at time zone 'UTC')::date and day < ($6 at time zone 'UTC')::date and ($4 = '' or kind = $4)
-), c as (
-	select channel, sum(sent)::int as sent, sum(delivered)::int as delivered, sum(failed)::int as failed,
-	       sum(reached)::int as reached, sum(approvals)::int as approvals
-	from parts group by channel
-), m as (
-	select channel, percentile_cont(0.5) within group (order by x) as median_ms
-	from parts, unnest(approve_ms) x group by channel
-)
-select c.channel, c.sent, c.delivered, c.failed, c.reached, c.approvals, m.median_ms
-from c left join m using (channel)
-order by c.channel`
+	`,` + channelGroups + `
+select ` + channelColumns + ` from cgrouped where $4 = '' or kind = $4
+union all
+select ` + channelColumns + ` from channel_daily
+where tenant_id = $1 and day >= ($5 at time zone 'UTC')::date and day < ($6 at time zone 'UTC')::date and ($4 = '' or kind = $4)`
 
 // ChannelAnalytics computes per-channel figures of a tenant's verifications
 // created in [from, to), optionally of one kind, from the read model (and
@@ -82,18 +73,34 @@ func (s *Store) channelAnalytics(ctx context.Context, tenantID string, from, to 
 	if err != nil {
 		return nil, err
 	}
-	out, err := analyticsQuery(ctx, s, channelAnalyticsSQL, []any{tenantID, from, to, kind, cFrom, cTo}, func(r pgx.CollectableRow) (ChannelStats, error) {
-		var c ChannelStats
-		var median *float64
-		err := r.Scan(&c.Channel, &c.Sent, &c.Delivered, &c.Failed, &c.Reached, &c.Approvals, &median)
-		if median != nil {
-			d := time.Duration(*median * float64(time.Millisecond))
-			c.MedianApprove = &d
-		}
-		return c, err
+	type part struct {
+		ChannelStats
+		approve []int32
+	}
+	parts, err := analyticsQuery(ctx, s, channelAnalyticsSQL, []any{tenantID, from, to, kind, cFrom, cTo}, func(r pgx.CollectableRow) (part, error) {
+		var p part
+		err := r.Scan(&p.Channel, &p.Sent, &p.Delivered, &p.Failed, &p.Reached, &p.Approvals, &p.approve)
+		return p, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: channel analytics: %w", err)
 	}
+	sums := map[string]*part{}
+	for _, p := range parts {
+		c := sums[p.Channel]
+		if c == nil {
+			c = &part{ChannelStats: ChannelStats{Channel: p.Channel}}
+			sums[p.Channel] = c
+		}
+		c.Sent, c.Delivered, c.Failed = c.Sent+p.Sent, c.Delivered+p.Delivered, c.Failed+p.Failed
+		c.Reached, c.Approvals = c.Reached+p.Reached, c.Approvals+p.Approvals
+		c.approve = append(c.approve, p.approve...)
+	}
+	out := make([]ChannelStats, 0, len(sums))
+	for _, c := range sums {
+		c.MedianApprove, _ = quantiles(c.approve)
+		out = append(out, c.ChannelStats)
+	}
+	slices.SortFunc(out, func(a, b ChannelStats) int { return strings.Compare(a.Channel, b.Channel) })
 	return out, nil
 }

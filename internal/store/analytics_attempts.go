@@ -1,8 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -32,8 +34,11 @@ type AttemptStats struct {
 }
 
 // rollupDelay is how long after its end a day is closed: its verifications
-// are final (codes live minutes), so its rollup never changes.
-const rollupDelay = 48 * time.Hour
+// are final (a code lives at most policy.MaxTTL, an hour), so its rollup
+// never changes. A projection held up longer than that (a Postgres outage)
+// is missed by the day's rollup: delete the day from attempt_daily_days
+// (and its rows from attempt_daily and channel_daily) to make it again.
+const rollupDelay = 6 * time.Hour
 
 // periodRows defines the CTE "v": a tenant's ($1) verifications selected
 // by where, with attempts that are always an array.
@@ -107,36 +112,15 @@ func attemptGroups(where string) string {
 const figureColumns = `channel, country, provider, sent, delivered, read, failed, approvals, reached, failed_by, deliver_ms, approve_ms`
 
 // attemptAnalyticsSQL answers a period [$2, $3) of kind $4 ("" for all):
-// the rollups of the closed days [$5, $6) and the raw rows of the rest.
-var attemptAnalyticsSQL = `with` + attemptGroups(`(created_at >= $2 and created_at < $5) or (created_at >= $6 and created_at < $3)`) + `,
-parts as materialized (
-	select ` + figureColumns + ` from grouped where $4 = '' or kind = $4
-	union all
-	select ` + figureColumns + ` from attempt_daily
-	where tenant_id = $1 and day >= ($5 at time zone 'UTC')::date and day < ($6 at time zone 'UTC')::date and ($4 = '' or kind = $4)
-), counts as (
-	select channel, country, provider, sum(sent)::int as sent, sum(delivered)::int as delivered, sum(read)::int as read,
-	       sum(failed)::int as failed, sum(approvals)::int as approvals, sum(reached)::int as reached
-	from parts group by channel, country, provider
-), dp as (
-	select channel, country, provider, percentile_cont(array[0.5, 0.9]) within group (order by x) as q
-	from parts, unnest(deliver_ms) x group by channel, country, provider
-), ap as (
-	select channel, country, provider, percentile_cont(array[0.5, 0.9]) within group (order by x) as q
-	from parts, unnest(approve_ms) x group by channel, country, provider
-), fb as (
-	select channel, country, provider, jsonb_object_agg(k, n) as failed_by
-	from (select channel, country, provider, k, sum(n::int) as n from parts, jsonb_each_text(failed_by) e(k, n)
-	      group by channel, country, provider, k) x
-	group by channel, country, provider
-)
-select c.channel, c.country, c.provider, c.sent, c.delivered, c.read, c.failed, c.approvals, c.reached,
-       dp.q, ap.q, coalesce(fb.failed_by, '{}')
-from counts c
-left join dp using (channel, country, provider)
-left join ap using (channel, country, provider)
-left join fb using (channel, country, provider)
-order by c.channel, c.country, c.provider`
+// the rollup rows of the closed days [$5, $6) and the grouped raw rows of
+// the rest, which attemptAnalytics adds up (percentiles included: the
+// samples travel, a few per row, and Go sorts them faster than a
+// contended server).
+var attemptAnalyticsSQL = `with` + attemptGroups(`(created_at >= $2 and created_at < $5) or (created_at >= $6 and created_at < $3)`) + `
+select ` + figureColumns + ` from grouped where $4 = '' or kind = $4
+union all
+select ` + figureColumns + ` from attempt_daily
+where tenant_id = $1 and day >= ($5 at time zone 'UTC')::date and day < ($6 at time zone 'UTC')::date and ($4 = '' or kind = $4)`
 
 // rollupSQL rolls up a tenant's ($1) days $4 (all within [$2, $3)).
 var rollupSQL = `with` + attemptGroups(`created_at >= $2 and created_at < $3 and (created_at at time zone 'UTC')::date = any($4::date[])`) +
@@ -164,18 +148,44 @@ func (s *Store) attemptAnalytics(ctx context.Context, tenantID string, from, to 
 	if err != nil {
 		return nil, err
 	}
-	out, err := analyticsQuery(ctx, s, attemptAnalyticsSQL, []any{tenantID, from, to, kind, cFrom, cTo}, func(r pgx.CollectableRow) (AttemptStats, error) {
-		var a AttemptStats
-		var deliver, approve []float64
-		err := r.Scan(&a.Channel, &a.Country, &a.Provider, &a.Sent, &a.Delivered, &a.Read, &a.Failed,
-			&a.Approvals, &a.Reached, &deliver, &approve, &a.FailedBy)
-		a.DeliverP50, a.DeliverP90 = quantiles(deliver)
-		a.ApproveP50, a.ApproveP90 = quantiles(approve)
-		return a, err
+	type key struct{ channel, country, provider string }
+	type part struct {
+		AttemptStats
+		deliver, approve []int32
+	}
+	parts, err := analyticsQuery(ctx, s, attemptAnalyticsSQL, []any{tenantID, from, to, kind, cFrom, cTo}, func(r pgx.CollectableRow) (part, error) {
+		var p part
+		err := r.Scan(&p.Channel, &p.Country, &p.Provider, &p.Sent, &p.Delivered, &p.Read, &p.Failed,
+			&p.Approvals, &p.Reached, &p.FailedBy, &p.deliver, &p.approve)
+		return p, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: attempt analytics: %w", err)
 	}
+	sums := map[key]*part{}
+	for _, p := range parts {
+		k := key{p.Channel, p.Country, p.Provider}
+		a := sums[k]
+		if a == nil {
+			a = &part{AttemptStats: AttemptStats{Channel: p.Channel, Country: p.Country, Provider: p.Provider, FailedBy: map[string]int{}}}
+			sums[k] = a
+		}
+		a.Sent, a.Delivered, a.Read, a.Failed = a.Sent+p.Sent, a.Delivered+p.Delivered, a.Read+p.Read, a.Failed+p.Failed
+		a.Approvals, a.Reached = a.Approvals+p.Approvals, a.Reached+p.Reached
+		for reason, n := range p.FailedBy {
+			a.FailedBy[reason] += n
+		}
+		a.deliver, a.approve = append(a.deliver, p.deliver...), append(a.approve, p.approve...)
+	}
+	out := make([]AttemptStats, 0, len(sums))
+	for _, a := range sums {
+		a.DeliverP50, a.DeliverP90 = quantiles(a.deliver)
+		a.ApproveP50, a.ApproveP90 = quantiles(a.approve)
+		out = append(out, a.AttemptStats)
+	}
+	slices.SortFunc(out, func(a, b AttemptStats) int {
+		return cmp.Or(cmp.Compare(a.Channel, b.Channel), cmp.Compare(a.Country, b.Country), cmp.Compare(a.Provider, b.Provider))
+	})
 	return out, nil
 }
 
@@ -238,14 +248,23 @@ func (s *Store) rollUp(ctx context.Context, tenantID string, from, to time.Time)
 	return nil
 }
 
-// quantiles turns percentile_cont's {p50, p90} milliseconds into durations.
-func quantiles(ms []float64) (p50, p90 *time.Duration) {
-	if len(ms) != 2 {
+// quantiles returns the 50th and 90th percentiles of samples in
+// milliseconds, interpolated like PostgreSQL's percentile_cont; nil without
+// samples. It sorts samples.
+func quantiles(ms []int32) (p50, p90 *time.Duration) {
+	if len(ms) == 0 {
 		return nil, nil
 	}
-	d := func(v float64) *time.Duration {
-		x := time.Duration(v * float64(time.Millisecond)).Round(time.Millisecond)
-		return &x
+	slices.Sort(ms)
+	at := func(p float64) *time.Duration {
+		pos := p * float64(len(ms)-1)
+		lo := int(pos)
+		v := float64(ms[lo])
+		if lo+1 < len(ms) {
+			v += (pos - float64(lo)) * float64(ms[lo+1]-ms[lo])
+		}
+		d := time.Duration(v * float64(time.Millisecond)).Round(time.Millisecond)
+		return &d
 	}
-	return d(ms[0]), d(ms[1])
+	return at(0.5), at(0.9)
 }
