@@ -9,13 +9,13 @@ alter table verifications add column country text
     check (country ~ '^([A-Z]{2}|001)$');
 
 -- No new index on verifications: the raw part of a query is at most the
--- last two days and the edges of its period, which the existing
+-- current day (and the previous one for 6 h) and the edges of its period, which the existing
 -- (tenant_id, created_at) index serves, and the projection (store.Record)
 -- keeps exactly the indexes and heap-only updates it had.
 
 -- Daily rollups of the attempt analytics, per tenant, UTC day of
 -- created_at, kind, channel, country and provider. A day is rolled up on
--- first demand once it is closed (it ended more than two days ago, so its
+-- first demand once it is closed (it ended more than 6 hours ago; codes live at most an hour, so its
 -- verifications are final); the analytics then read the rollups of the
 -- closed days and the raw rows of the rest of the period. The percentiles
 -- stay exact: each row keeps its samples (milliseconds). The projection
