@@ -55,7 +55,7 @@ PENDING     ?= 100000
 # including its prerequisites (Temporal CLI, lint).
 MAKE_START := $(shell date +%s)
 
-.PHONY: help temporal-cli prism tools build dev lint fmt-check test unit fuzz record-histories chaos chaos-short bench bench-pending clean
+.PHONY: help temporal-cli prism tools build dev lint fmt-check test unit fuzz record-histories chaos chaos-short bench bench-pending bench-analytics clean
 
 help: ## list the targets
 	@echo "Usage: make <target>"
@@ -171,6 +171,10 @@ chaos-short: temporal-cli ## short chaos test for CI (40 verifications, 1 round)
 bench: temporal-cli ## Veriflow over HTTP vs the bare Temporal shape on one dev server (~3 min): throughput, latency, CPU, ratio; JSON in .dev/bench/
 	@$(GO) build -o $(BIN_DIR)/veriflow-bench ./cmd/veriflow-bench
 	@$(BIN_DIR)/veriflow-bench $(BENCH_FLAGS)
+
+bench-analytics: ## analytics at 1 000 000 verifications on a throwaway Postgres: seed time, p50/p99 of both analytics queries, store.Record before/after migration 007's index
+	VERIFLOW_REQUIRE_POSTGRES=1 VERIFLOW_ANALYTICS_ROWS=$${ROWS:-1000000} VERIFLOW_ANALYTICS_RUNS=$${RUNS:-50} VERIFLOW_ANALYTICS_RECORDS=$${RECORDS:-2000} \
+		$(GO) test ./internal/store -run '^TestAnalyticsAtSize$$' -count=1 -v -timeout 60m
 
 bench-pending: temporal-cli ## open PENDING (100000) verifications that stay pending and report the process RSS (long: ~15 min per 100k)
 	@$(GO) build -o $(BIN_DIR)/veriflow-bench ./cmd/veriflow-bench

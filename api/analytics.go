@@ -23,9 +23,10 @@ type channelStatsView struct {
 	MedianSecondsToApprove *float64 `json:"median_seconds_to_approve"`
 }
 
-// analyticsChannels answers GET /v1/analytics/channels?from=&to=&kind=
-// (RFC 3339 times; default the last 24 hours; at most 93 days).
-func (s *Server) analyticsChannels(c *gin.Context) {
+// analyticsPeriod reads the from, to and kind of an analytics query (RFC
+// 3339 times; default the last 24 hours; at most 93 days); ok is false when
+// it has answered 400.
+func analyticsPeriod(c *gin.Context) (from, to time.Time, kind string, ok bool) {
 	var errs fieldErrors
 	now := time.Now().UTC()
 	parse := func(name string, def time.Time) time.Time {
@@ -39,8 +40,8 @@ func (s *Server) analyticsChannels(c *gin.Context) {
 		}
 		return t
 	}
-	from, to := parse("from", now.Add(-24*time.Hour)), parse("to", now)
-	kind := c.Query("kind")
+	from, to = parse("from", now.Add(-24*time.Hour)), parse("to", now)
+	kind = c.Query("kind")
 	if kind != "" && !contract.Kind(kind).Valid() {
 		errs.add("kind", "must be one of signup, transaction, password_reset, two_factor, signature")
 	}
@@ -49,6 +50,15 @@ func (s *Server) analyticsChannels(c *gin.Context) {
 	}
 	if len(errs) > 0 {
 		writeProblem(c, invalid(errs...))
+		return from, to, kind, false
+	}
+	return from, to, kind, true
+}
+
+// analyticsChannels answers GET /v1/analytics/channels?from=&to=&kind=.
+func (s *Server) analyticsChannels(c *gin.Context) {
+	from, to, kind, ok := analyticsPeriod(c)
+	if !ok {
 		return
 	}
 	stats, err := s.verify.ChannelAnalytics(c.Request.Context(), tenantOf(c).ID, from, to, contract.Kind(kind))

@@ -20,6 +20,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
 
+	"github.com/veriflow/veriflow/internal/config"
 	"github.com/veriflow/veriflow/internal/evidence"
 	"github.com/veriflow/veriflow/internal/guard"
 	"github.com/veriflow/veriflow/internal/metrics"
@@ -51,6 +52,8 @@ type Deps struct {
 	// Metrics counts HTTP traffic; MetricsHandler serves GET /metrics.
 	Metrics        *metrics.Metrics
 	MetricsHandler http.Handler
+	// Prices is the price table of GET /v1/analytics/attempts.
+	Prices config.Prices
 }
 
 // Server serves the HTTP API.
@@ -65,6 +68,7 @@ func New(d Deps) *Server {
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{Deps: d, engine: gin.New(), verify: verify.New(verify.Deps{
 		Store: d.Store, Temporal: d.Temporal, Secrets: d.Secrets, Log: d.Log, Guard: d.Guard, UpdateTimeout: d.UpdateTimeout,
+		Prices: d.Prices,
 	})}
 	e := s.engine
 	e.HandleMethodNotAllowed = true
@@ -95,6 +99,7 @@ func New(d Deps) *Server {
 	v1.GET("/verifications/:id/evidence", s.evidence)
 	v1.GET("/keys", s.keys)
 	v1.GET("/analytics/channels", s.analyticsChannels)
+	v1.GET("/analytics/attempts", s.analyticsAttempts)
 	v1.GET("/sandbox/messages", s.sandboxMessages)
 	s.registerEvents(v1)
 	return s

@@ -203,7 +203,7 @@ func (a *App) Handler() http.Handler {
 		}
 	}
 	return api.New(api.Deps{Store: a.Store, Temporal: a.Temporal, Secrets: a.Secrets, Log: a.Log, Webhooks: wh,
-		Policies: a.Config.Policies, Evidence: a.Evidence,
+		Policies: a.Config.Policies, Evidence: a.Evidence, Prices: a.Config.Prices,
 		Guard:   guard.New(a.Store, a.Config.Abuse.PolicyFor, a.Log),
 		Metrics: a.Metrics, MetricsHandler: a.MetricsHandler(),
 		Codec: codec.NewServer(a.PayloadKeys, codec.ServerOptions{Token: a.Config.CodecToken, AllowedOrigins: a.Config.CodecOrigins,

@@ -64,6 +64,8 @@ type Config struct {
 	// MetricsAddr is where a worker-only process serves /metrics
 	// (VERIFLOW_METRICS_ADDR; the API serves /metrics on its own address).
 	MetricsAddr string
+	// Prices is the price table of the cost analytics (config file only).
+	Prices Prices
 }
 
 // FromEnv reads the configuration with getenv (os.Getenv in production).
@@ -107,6 +109,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	c.Policies = f.policies()
 	c.Abuse = f.abuse()
 	if c.Branding, err = f.branding(get); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Prices, err = f.prices(); err != nil {
 		errs = append(errs, err)
 	}
 	errs = append(errs, c.Policies.Validate()...)

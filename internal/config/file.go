@@ -21,6 +21,9 @@ type file struct {
 	Limits           limits.Limits         `json:"limits"`
 	AllowedCountries []string              `json:"allowed_countries"`
 	Tenants          map[string]tenantFile `json:"tenants"`
+	// Prices and PriceCurrency are the analytics' price table (see Prices).
+	Prices        map[string]map[string]map[string]float64 `json:"prices"`
+	PriceCurrency string                                   `json:"price_currency"`
 }
 
 type tenantFile struct {

@@ -24,6 +24,9 @@ type Verification struct {
 	// ToPhoneHash and ToEmailHash are keyed hashes of the destinations.
 	ToPhoneHash []byte
 	ToEmailHash []byte
+	// Country is the ISO region of the phone destination ("" without one),
+	// stored for analytics only.
+	Country     string
 	ChecksLeft  int
 	Attempts    []contract.Attempt
 	Metadata    map[string]string
@@ -84,10 +87,10 @@ func (s *Store) InsertVerification(ctx context.Context, r StartRequest) (id stri
 		}
 		_, err = tx.Exec(ctx, `
 			insert into verifications (id, tenant_id, mode, kind, status, channel, to_phone, to_email,
-			                           checks_left, attempts, metadata, created_at, expires_at, to_phone_hash, to_email_hash, completed_at)
-			values ($1, $2, $3, $4, $5, nullif($6, ''), nullif($7, ''), nullif($8, ''), $9, $10, $11, $12, $13, $14, $15, $16)`,
+			                           checks_left, attempts, metadata, created_at, expires_at, to_phone_hash, to_email_hash, completed_at, country)
+			values ($1, $2, $3, $4, $5, nullif($6, ''), nullif($7, ''), nullif($8, ''), $9, $10, $11, $12, $13, $14, $15, $16, nullif($17, ''))`,
 			v.ID, v.TenantID, string(v.Mode), string(v.Kind), string(v.Status), string(v.Channel), v.ToPhone, v.ToEmail,
-			v.ChecksLeft, attempts, v.Metadata, v.CreatedAt, v.ExpiresAt, v.ToPhoneHash, v.ToEmailHash, v.CompletedAt)
+			v.ChecksLeft, attempts, v.Metadata, v.CreatedAt, v.ExpiresAt, v.ToPhoneHash, v.ToEmailHash, v.CompletedAt, v.Country)
 		if err != nil {
 			return fmt.Errorf("insert verification: %w", err)
 		}

@@ -75,7 +75,7 @@ func (s *Service) Start(ctx context.Context, t Tenant, in StartInput) (Started, 
 	row := store.Verification{
 		ID: "vf_" + ulid.Make().String(), TenantID: t.ID, Mode: t.Mode, Kind: in.Kind, Status: contract.StatusPending,
 		ToPhone: mask.Phone(in.To.Phone), ToEmail: mask.Email(in.To.Email), ChecksLeft: in.Policy.Code.MaxChecks,
-		ToPhoneHash: s.destHash(in.To.Phone), ToEmailHash: s.destHash(in.To.Email),
+		ToPhoneHash: s.destHash(in.To.Phone), ToEmailHash: s.destHash(in.To.Email), Country: phoneCountry(in.To.Phone),
 		Attempts: []contract.Attempt{}, Metadata: in.Metadata, CreatedAt: now, ExpiresAt: now.Add(in.Policy.Code.TTL),
 	}
 	if err := s.allowStart(ctx, t, in, row); err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/veriflow/veriflow/internal/config"
 	"github.com/veriflow/veriflow/internal/contract"
 	"github.com/veriflow/veriflow/internal/guard"
 	"github.com/veriflow/veriflow/internal/otp"
@@ -35,6 +36,8 @@ type Deps struct {
 	// UpdateTimeout bounds a synchronous call into a workflow, retries
 	// included (default 10 s).
 	UpdateTimeout time.Duration
+	// Prices is the price table of the cost analytics (zero: all unpriced).
+	Prices config.Prices
 }
 
 // Service runs the use cases.

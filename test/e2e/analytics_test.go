@@ -51,4 +51,49 @@ func TestChannelAnalytics(t *testing.T) {
 	if r := s.call(t, "GET", "/v1/analytics/channels?from=yesterday", key, nil); r.Status != 400 {
 		t.Fatalf("bad from: %d", r.Status)
 	}
+
+	// The same verifications by channel × country × provider: the +1 number
+	// is a US one, the approvals go to the delivered SMS attempts.
+	var att struct {
+		Currency string `json:"currency"`
+		Rows     []struct {
+			Channel   string         `json:"channel"`
+			Country   string         `json:"country"`
+			Sent      int            `json:"sent"`
+			Delivered int            `json:"delivered"`
+			Failed    int            `json:"failed"`
+			FailedBy  map[string]int `json:"failed_by_reason"`
+			Approvals int            `json:"approvals"`
+			P50       *float64       `json:"p50_seconds_to_deliver"`
+			Approve   *float64       `json:"p50_seconds_to_approve"`
+		} `json:"rows"`
+		Totals struct {
+			Approvals int `json:"approvals"`
+		} `json:"totals"`
+	}
+	r = s.call(t, "GET", "/v1/analytics/attempts?"+q.Encode(), key, nil)
+	if r.Status != 200 {
+		t.Fatalf("attempt analytics: %d %s", r.Status, r.Body)
+	}
+	r.decode(t, &att)
+	if len(att.Rows) != 2 || att.Currency != "USD" || att.Totals.Approvals != 2 {
+		t.Fatalf("attempt analytics %s", r.Body)
+	}
+	for _, row := range att.Rows {
+		ok := row.Country == "US" && row.Sent == 2
+		switch row.Channel {
+		case "whatsapp":
+			ok = ok && row.Failed == 2 && len(row.FailedBy) > 0 && row.Approvals == 0
+		case "sms":
+			ok = ok && row.Delivered == 2 && row.Approvals == 2 && row.P50 != nil && row.Approve != nil
+		default:
+			ok = false
+		}
+		if !ok {
+			t.Fatalf("attempt analytics %s", r.Body)
+		}
+	}
+	if r := s.call(t, "GET", "/v1/analytics/attempts?kind=pigeon", key, nil); r.Status != 400 {
+		t.Fatalf("bad kind: %d", r.Status)
+	}
 }
