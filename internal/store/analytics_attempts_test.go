@@ -27,7 +27,7 @@ func putVerification(t *testing.T, s *Store, tenant, id string, kind contract.Ki
 		CreatedAt: created, ExpiresAt: created.Add(10 * time.Minute)}}); err != nil {
 		t.Fatal(err)
 	}
-	raw, err := json.Marshal(attempts)
+	raw, err := attemptsJSON(attempts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,6 +70,14 @@ func (s *Store) InsertVerification(ctx context.Context, r StartRequest) (id stri
 				union all
 				select verification_id, request_hash from idempotency_keys where tenant_id = $1 and key = $2
 				limit 1`, v.TenantID, r.IdempotencyKey, r.RequestHash, v.ID).Scan(&existing, &hash)
+			if errors.Is(err, pgx.ErrNoRows) {
+				// A concurrent start inserted the key after this statement's
+				// snapshot was taken: the insert waited for it and skipped, and
+				// the fallback select could not see it yet. A new statement
+				// (a new snapshot under read committed) does.
+				err = tx.QueryRow(ctx, `select verification_id, request_hash from idempotency_keys
+					where tenant_id = $1 and key = $2`, v.TenantID, r.IdempotencyKey).Scan(&existing, &hash)
+			}
 			if err != nil {
 				return fmt.Errorf("idempotency key: %w", err)
 			}
