@@ -64,10 +64,7 @@ func view(v store.Verification, live *contract.State) verificationView {
 		ch := v.Channel
 		out.Channel = &ch
 	}
-	if v.CompletedAt != nil {
-		t := v.CompletedAt.UTC()
-		out.CompletedAt = &t
-	}
+	out.CompletedAt = utc(v.CompletedAt)
 	for _, a := range v.Attempts {
 		av := attemptView{Channel: a.Channel, Status: a.Status, Error: a.Error, UpdatedAt: a.UpdatedAt.UTC(),
 			SentAt: utc(a.SentAt), DeliveredAt: utc(a.DeliveredAt), ReadAt: utc(a.ReadAt)}
