@@ -22,6 +22,7 @@ import (
 
 	"github.com/veriflow/veriflow/internal/config"
 	"github.com/veriflow/veriflow/internal/evidence"
+	"github.com/veriflow/veriflow/internal/fraud"
 	"github.com/veriflow/veriflow/internal/guard"
 	"github.com/veriflow/veriflow/internal/metrics"
 	"github.com/veriflow/veriflow/internal/otp"
@@ -47,8 +48,10 @@ type Deps struct {
 	Evidence *evidence.Keyring
 	// Codec, when set, is the Temporal codec server mounted at /codec/.
 	Codec http.Handler
-	// Guard enforces rate limits and fraud guards (nil: none).
+	// Guard enforces rate limits and fixed fraud guards (nil: none).
 	Guard *guard.Guard
+	// Fraud is the adaptive fraud engine (nil: none).
+	Fraud *fraud.Engine
 	// Metrics counts HTTP traffic; MetricsHandler serves GET /metrics.
 	Metrics        *metrics.Metrics
 	MetricsHandler http.Handler
@@ -68,7 +71,7 @@ func New(d Deps) *Server {
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{Deps: d, engine: gin.New(), verify: verify.New(verify.Deps{
 		Store: d.Store, Temporal: d.Temporal, Secrets: d.Secrets, Log: d.Log, Guard: d.Guard, UpdateTimeout: d.UpdateTimeout,
-		Prices: d.Prices,
+		Prices: d.Prices, Fraud: d.Fraud, Metrics: d.Metrics,
 	})}
 	e := s.engine
 	e.HandleMethodNotAllowed = true
@@ -100,6 +103,7 @@ func New(d Deps) *Server {
 	v1.GET("/keys", s.keys)
 	v1.GET("/analytics/channels", s.analyticsChannels)
 	v1.GET("/analytics/attempts", s.analyticsAttempts)
+	v1.GET("/risk/report", s.riskReport)
 	v1.GET("/sandbox/messages", s.sandboxMessages)
 	s.registerEvents(v1)
 	return s

@@ -30,6 +30,9 @@ const (
 	// CodeNoCallback: an event cannot be resent while no callback is
 	// registered.
 	CodeNoCallback Code = "no_callback"
+	// CodeBlocked: the fraud engine blocked the start (or a challenged
+	// verification's resend by SMS or voice).
+	CodeBlocked Code = "blocked"
 )
 
 // FieldError names one invalid field of a request.
@@ -50,6 +53,8 @@ type Problem struct {
 	ChecksLeft *int `json:"checks_left,omitempty"`
 	// RetryAfter mirrors the Retry-After header on rate_limited.
 	RetryAfter int `json:"retry_after,omitempty"`
+	// Risk is the fraud engine's decision on blocked.
+	Risk *riskView `json:"risk,omitempty"`
 }
 
 func problem(status int, code Code, detail string) *Problem {
@@ -115,6 +120,13 @@ func problemOf(e *verify.Error) *Problem {
 		return problem(http.StatusConflict, CodeIdempotencyConflict, e.Detail)
 	case verify.NoCallback:
 		return problem(http.StatusConflict, CodeNoCallback, e.Detail)
+	case verify.Blocked:
+		p := problem(http.StatusForbidden, CodeBlocked, e.Detail)
+		p.Risk = viewRisk(e.Risk)
+		if e.Field != "" {
+			p.Errors = []FieldError{{Field: e.Field, Message: e.Detail}}
+		}
+		return p
 	case verify.BindingMismatch:
 		p := problem(http.StatusConflict, CodeBindingMismatch, e.Detail)
 		p.ChecksLeft = e.ChecksLeft

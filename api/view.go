@@ -1,9 +1,11 @@
 package api
 
 import (
+	"slices"
 	"time"
 
 	"github.com/veriflow/veriflow/internal/contract"
+	"github.com/veriflow/veriflow/internal/fraud"
 	"github.com/veriflow/veriflow/internal/store"
 )
 
@@ -20,6 +22,38 @@ type verificationView struct {
 	CompletedAt *time.Time        `json:"completed_at"`
 	Attempts    []attemptView     `json:"attempts"`
 	Metadata    map[string]string `json:"metadata,omitempty"`
+	// Risk is the fraud engine's decision on the start (absent only on
+	// verifications started before the engine existed).
+	Risk *riskView `json:"risk,omitempty"`
+}
+
+// riskView is a decision with its reasons' signal and scope: the values and
+// thresholds stay in the audit trail and the shadow report, so an end user
+// shown a response learns nothing to tune an attack against.
+type riskView struct {
+	Decision fraud.Decision   `json:"decision"`
+	Mode     fraud.Mode       `json:"mode"`
+	Reasons  []riskReasonView `json:"reasons"`
+}
+
+type riskReasonView struct {
+	Signal fraud.Signal `json:"signal"`
+	Scope  fraud.Scope  `json:"scope,omitempty"`
+}
+
+// viewRisk renders a risk (nil for none).
+func viewRisk(r *fraud.Risk) *riskView {
+	if r == nil {
+		return nil
+	}
+	out := &riskView{Decision: r.Decision, Mode: r.Mode, Reasons: make([]riskReasonView, 0, len(r.Reasons))}
+	for _, x := range r.Reasons {
+		rv := riskReasonView{Signal: x.Signal, Scope: x.Scope}
+		if !slices.Contains(out.Reasons, rv) {
+			out.Reasons = append(out.Reasons, rv)
+		}
+	}
+	return out
 }
 
 // toView holds masked destinations only.
@@ -58,7 +92,7 @@ func view(v store.Verification, live *contract.State) verificationView {
 		ID: v.ID, Kind: v.Kind, Status: v.Status,
 		To:         toView{Phone: v.ToPhone, Email: v.ToEmail},
 		ChecksLeft: v.ChecksLeft, CreatedAt: v.CreatedAt.UTC(), ExpiresAt: v.ExpiresAt.UTC(),
-		Attempts: make([]attemptView, 0, len(v.Attempts)), Metadata: v.Metadata,
+		Attempts: make([]attemptView, 0, len(v.Attempts)), Metadata: v.Metadata, Risk: viewRisk(v.Risk),
 	}
 	if v.Channel != "" {
 		ch := v.Channel

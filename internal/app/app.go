@@ -30,6 +30,7 @@ import (
 	"github.com/veriflow/veriflow/internal/config"
 	"github.com/veriflow/veriflow/internal/events/delivery"
 	"github.com/veriflow/veriflow/internal/evidence"
+	"github.com/veriflow/veriflow/internal/fraud"
 	"github.com/veriflow/veriflow/internal/guard"
 	"github.com/veriflow/veriflow/internal/metrics"
 	"github.com/veriflow/veriflow/internal/otp"
@@ -205,6 +206,7 @@ func (a *App) Handler() http.Handler {
 	return api.New(api.Deps{Store: a.Store, Temporal: a.Temporal, Secrets: a.Secrets, Log: a.Log, Webhooks: wh,
 		Policies: a.Config.Policies, Evidence: a.Evidence, Prices: a.Config.Prices,
 		Guard:   guard.New(a.Store, a.Config.Abuse.PolicyFor, a.Log),
+		Fraud:   fraud.New(a.Store, a.Config.Abuse.FraudFor),
 		Metrics: a.Metrics, MetricsHandler: a.MetricsHandler(),
 		Codec: codec.NewServer(a.PayloadKeys, codec.ServerOptions{Token: a.Config.CodecToken, AllowedOrigins: a.Config.CodecOrigins,
 			TrustedNetworks: a.Config.CodecTrustedNetworks})})

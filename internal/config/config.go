@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/veriflow/veriflow/internal/fraud"
 	"github.com/veriflow/veriflow/internal/otp"
 	"github.com/veriflow/veriflow/internal/policy"
 )
@@ -108,6 +109,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	c.Policies = f.policies()
 	c.Abuse = f.abuse()
+	if m := get("VERIFLOW_FRAUD_MODE", ""); m != "" {
+		c.Abuse.Fraud.Mode = fraud.Mode(m)
+	}
+	errs = append(errs, c.Abuse.validate()...)
 	if c.Branding, err = f.branding(get); err != nil {
 		errs = append(errs, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/veriflow/veriflow/internal/contract"
+	"github.com/veriflow/veriflow/internal/fraud"
 	"github.com/veriflow/veriflow/internal/guard/limits"
 	"github.com/veriflow/veriflow/internal/policy"
 )
@@ -24,6 +25,8 @@ type file struct {
 	// Prices and PriceCurrency are the analytics' price table (see Prices).
 	Prices        map[string]map[string]map[string]float64 `json:"prices"`
 	PriceCurrency string                                   `json:"price_currency"`
+	// Fraud is the deployment's fraud-engine settings (see fraud.Settings).
+	Fraud fraud.Settings `json:"fraud"`
 }
 
 type tenantFile struct {
@@ -31,6 +34,8 @@ type tenantFile struct {
 	Policies         map[contract.Kind]policy.Settings `json:"policies"`
 	Limits           limits.Limits                     `json:"limits"`
 	AllowedCountries []string                          `json:"allowed_countries"`
+	// Fraud overrides the deployment's fraud-engine settings.
+	Fraud fraud.Settings `json:"fraud"`
 	// DisplayName, WebOrigin and AndroidAppHash are the tenant's branding
 	// (see Branding).
 	DisplayName    string `json:"display_name"`
@@ -80,10 +85,14 @@ func (f file) routes() map[string]map[string]string {
 
 // abuse returns the deployment's and tenants' abuse policies.
 func (f file) abuse() Abuse {
-	a := Abuse{Default: limits.Policy{Limits: f.Limits, AllowedCountries: f.AllowedCountries}, Tenants: map[string]limits.Policy{}}
+	a := Abuse{Default: limits.Policy{Limits: f.Limits, AllowedCountries: f.AllowedCountries}, Tenants: map[string]limits.Policy{},
+		Fraud: f.Fraud, TenantFraud: map[string]fraud.Settings{}}
 	for t, tf := range f.Tenants {
 		if tf.Limits != (limits.Limits{}) || len(tf.AllowedCountries) > 0 {
 			a.Tenants[t] = limits.Policy{Limits: tf.Limits, AllowedCountries: tf.AllowedCountries}
+		}
+		if !tf.Fraud.IsZero() {
+			a.TenantFraud[t] = tf.Fraud
 		}
 	}
 	return a
@@ -94,6 +103,16 @@ func (f file) abuse() Abuse {
 type Abuse struct {
 	Default limits.Policy
 	Tenants map[string]limits.Policy
+	// Fraud is the deployment's fraud-engine settings, TenantFraud the
+	// tenants' overrides (unset fields: the deployment's, then the
+	// built-in defaults).
+	Fraud       fraud.Settings
+	TenantFraud map[string]fraud.Settings
+}
+
+// FraudFor returns a tenant's fraud-engine settings, defaults filled in.
+func (a Abuse) FraudFor(tenant string) fraud.Settings {
+	return a.TenantFraud[tenant].Or(a.Fraud.Or(fraud.Defaults()))
 }
 
 // PolicyFor returns a tenant's abuse policy: its own limits, each unset one
@@ -119,4 +138,18 @@ func (f file) policies() policy.Config {
 		}
 	}
 	return c
+}
+
+// validate reports fraud settings that cannot be meant.
+func (a Abuse) validate() []error {
+	var errs []error
+	if err := a.Fraud.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("fraud (or VERIFLOW_FRAUD_MODE): %w", err))
+	}
+	for t, s := range a.TenantFraud {
+		if err := s.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("tenants.%s.fraud: %w", t, err))
+		}
+	}
+	return errs
 }

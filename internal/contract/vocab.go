@@ -19,6 +19,11 @@ const (
 	// EventStartRefused: a start was refused by a rate limit or fraud guard
 	// (audited without a verification).
 	EventStartRefused EventType = "start_refused"
+	// EventRiskAssessed: the fraud engine challenged or blocked a start (or
+	// would have, in shadow mode); Detail is the decision, the mode and each
+	// reason with its value and threshold. A blocked start is audited
+	// without a verification.
+	EventRiskAssessed EventType = "risk_assessed"
 	// EventSuperseded: a newer verification of the same kind and destination
 	// canceled this one; Detail is the newer verification's id.
 	EventSuperseded EventType = "superseded"
@@ -58,7 +63,7 @@ const (
 
 // EventTypes is the one list of event types.
 var EventTypes = []EventType{
-	EventCreated, EventStartRefused, EventSuperseded, EventSending, EventSendFailed, EventSent,
+	EventCreated, EventStartRefused, EventRiskAssessed, EventSuperseded, EventSending, EventSendFailed, EventSent,
 	EventQueued, EventDelivered, EventRead, EventFailed, EventUndelivered, EventFailedOver,
 	EventCheckFailed, EventApproved, EventExpired, EventCanceled, EventMaxChecksReached,
 	EventReceiptAfterCompletion,

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/veriflow/veriflow/internal/contract"
+	"github.com/veriflow/veriflow/internal/fraud"
 )
 
 // Metrics holds the collectors.
@@ -23,6 +24,8 @@ type Metrics struct {
 	checks       *prometheus.CounterVec
 	sends        *prometheus.CounterVec
 	delivery     *prometheus.HistogramVec
+	risk         *prometheus.CounterVec
+	riskReasons  *prometheus.CounterVec
 }
 
 // New creates the collectors and registers them on reg.
@@ -54,8 +57,15 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "veriflow_delivery_latency_seconds", Help: "Time from a send to its first delivered/read receipt, by channel.",
 			Buckets: []float64{.25, .5, 1, 2, 5, 10, 20, 30, 60, 120, 300},
 		}, []string{"channel"}),
+		risk: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "veriflow_risk_decisions_total", Help: "Fraud-engine decisions on live starts, by decision and mode (shadow: not acted on).",
+		}, []string{"decision", "mode"}),
+		riskReasons: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "veriflow_risk_reasons_total", Help: "Reasons of fraud-engine challenges and blocks, by signal, scope and mode.",
+		}, []string{"signal", "scope", "mode"}),
 	}
-	reg.MustRegister(m.httpRequests, m.httpDuration, m.started, m.finished, m.failovers, m.checks, m.sends, m.delivery)
+	reg.MustRegister(m.httpRequests, m.httpDuration, m.started, m.finished, m.failovers, m.checks, m.sends, m.delivery,
+		m.risk, m.riskReasons)
 	return m
 }
 
@@ -108,4 +118,12 @@ func isStatus(s string) bool {
 		return true
 	}
 	return false
+}
+
+// Risk counts a fraud-engine decision and its reasons.
+func (m *Metrics) Risk(r fraud.Risk) {
+	m.risk.WithLabelValues(string(r.Decision), string(r.Mode)).Inc()
+	for _, x := range r.Reasons {
+		m.riskReasons.WithLabelValues(string(x.Signal), string(x.Scope), string(r.Mode)).Inc()
+	}
 }

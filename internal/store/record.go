@@ -47,6 +47,10 @@ func (s *Store) Record(ctx context.Context, in contract.RecordInput, ev *Evidenc
 			select $1, $2, t, c, d, o from unnest($3::text[], $4::text[], $5::text[], $6::timestamptz[]) with ordinality as u(t, c, d, o, n)
 			order by n`, in.VerificationID, in.TenantID, types, channels, details, at)
 	}
+	if costlySends(in.State) {
+		// The fraud engine's country budgets count SMS and voice sends.
+		b.Queue(countSendsSQL, in.TenantID, in.VerificationID, attempts)
+	}
 	if ev == nil && !hasOutbound(in.Events) {
 		if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 			return nil, fmt.Errorf("store: record: %w", err)

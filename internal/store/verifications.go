@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/veriflow/veriflow/internal/contract"
+	"github.com/veriflow/veriflow/internal/fraud"
 )
 
 // Verification is a row of the read model.
@@ -26,7 +27,12 @@ type Verification struct {
 	ToEmailHash []byte
 	// Country is the ISO region of the phone destination ("" without one),
 	// stored for analytics only.
-	Country     string
+	Country string
+	// Risk is the fraud engine's decision on the start (nil for rows
+	// written before the engine, or one whose stored risk does not parse).
+	Risk *fraud.Risk
+	// FraudKeys are the signal keys the start was counted under.
+	FraudKeys   []string
 	ChecksLeft  int
 	Attempts    []contract.Attempt
 	Metadata    map[string]string
@@ -95,10 +101,13 @@ func (s *Store) InsertVerification(ctx context.Context, r StartRequest) (id stri
 		}
 		_, err = tx.Exec(ctx, `
 			insert into verifications (id, tenant_id, mode, kind, status, channel, to_phone, to_email,
-			                           checks_left, attempts, metadata, created_at, expires_at, to_phone_hash, to_email_hash, completed_at, country)
-			values ($1, $2, $3, $4, $5, nullif($6, ''), nullif($7, ''), nullif($8, ''), $9, $10, $11, $12, $13, $14, $15, $16, nullif($17, ''))`,
+			                           checks_left, attempts, metadata, created_at, expires_at, to_phone_hash, to_email_hash, completed_at, country,
+			                           risk, fraud_keys)
+			values ($1, $2, $3, $4, $5, nullif($6, ''), nullif($7, ''), nullif($8, ''), $9, $10, $11, $12, $13, $14, $15, $16, nullif($17, ''),
+			        $18, $19)`,
 			v.ID, v.TenantID, string(v.Mode), string(v.Kind), string(v.Status), string(v.Channel), v.ToPhone, v.ToEmail,
-			v.ChecksLeft, attempts, v.Metadata, v.CreatedAt, v.ExpiresAt, v.ToPhoneHash, v.ToEmailHash, v.CompletedAt, v.Country)
+			v.ChecksLeft, attempts, v.Metadata, v.CreatedAt, v.ExpiresAt, v.ToPhoneHash, v.ToEmailHash, v.CompletedAt, v.Country,
+			v.Risk, v.FraudKeys)
 		if err != nil {
 			return fmt.Errorf("insert verification: %w", err)
 		}
@@ -144,13 +153,14 @@ func (s *Store) DeleteUnstartedVerification(ctx context.Context, tenantID, id st
 }
 
 const verificationColumns = `id, tenant_id, mode, kind, status, coalesce(channel, ''), coalesce(to_phone, ''), coalesce(to_email, ''),
-	checks_left, attempts, metadata, created_at, expires_at, completed_at, version, to_phone_hash, to_email_hash`
+	checks_left, attempts, metadata, created_at, expires_at, completed_at, version, to_phone_hash, to_email_hash, risk`
 
 func scanVerification(row pgx.Row) (Verification, error) {
 	var v Verification
 	var mode, kind, status, channel string
+	var risk []byte
 	err := row.Scan(&v.ID, &v.TenantID, &mode, &kind, &status, &channel, &v.ToPhone, &v.ToEmail,
-		&v.ChecksLeft, &v.Attempts, &v.Metadata, &v.CreatedAt, &v.ExpiresAt, &v.CompletedAt, &v.Version, &v.ToPhoneHash, &v.ToEmailHash)
+		&v.ChecksLeft, &v.Attempts, &v.Metadata, &v.CreatedAt, &v.ExpiresAt, &v.CompletedAt, &v.Version, &v.ToPhoneHash, &v.ToEmailHash, &risk)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Verification{}, ErrNotFound
 	}
@@ -161,6 +171,7 @@ func scanVerification(row pgx.Row) (Verification, error) {
 	if v.Attempts == nil {
 		v.Attempts = []contract.Attempt{}
 	}
+	v.Risk = parseRisk(risk)
 	return v, nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/veriflow/veriflow/internal/fraud"
 )
 
 // ErrorKind says what went wrong with a use case, so that a transport (the
@@ -40,6 +42,8 @@ const (
 	// Refused: the abuse policy refuses the destination (a country or a
 	// number type the tenant may not send to). Code is its stable code.
 	Refused
+	// Blocked: the fraud engine blocked the start; Risk says why.
+	Blocked
 )
 
 // String names the kind.
@@ -67,6 +71,8 @@ func (k ErrorKind) String() string {
 		return "rate limited"
 	case Refused:
 		return "refused"
+	case Blocked:
+		return "blocked"
 	}
 	return fmt.Sprintf("ErrorKind(%d)", k)
 }
@@ -87,6 +93,8 @@ type Error struct {
 	RetryAfter time.Duration
 	// ChecksLeft is set on BindingMismatch.
 	ChecksLeft *int
+	// Risk is set on Blocked.
+	Risk *fraud.Risk
 	// Op is what was being done ("insert verification"), for logs.
 	Op string
 	// Err is the cause (mostly of Unavailable), for logs.

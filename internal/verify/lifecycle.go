@@ -3,9 +3,11 @@ package verify
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/veriflow/veriflow/internal/contract"
+	"github.com/veriflow/veriflow/internal/fraud"
 	"github.com/veriflow/veriflow/internal/store"
 )
 
@@ -70,6 +72,9 @@ func (s *Service) Check(ctx context.Context, v store.Verification, in CheckInput
 			s.d.Log.WarnContext(ctx, "spend failed check", "verification_id", v.ID, "error", err)
 		}
 	}
+	if res.Outcome == contract.CheckApproved {
+		s.countApproval(ctx, v)
+	}
 	if res.Outcome == contract.CheckBindingMismatch {
 		left := res.State.ChecksLeft
 		return Result{}, &Error{Kind: BindingMismatch, ChecksLeft: &left,
@@ -94,6 +99,10 @@ func (s *Service) reread(ctx context.Context, v store.Verification) (Result, err
 func (s *Service) Resend(ctx context.Context, v store.Verification, ch contract.Channel) (Result, error) {
 	if v.Status.Final() {
 		return Result{}, notPending("The verification is " + string(v.Status) + ".")
+	}
+	if r := v.Risk; ch != "" && r != nil && r.Mode == fraud.Enforce && r.Decision == fraud.Challenge && !slices.Contains(cheapChannels, ch) {
+		return Result{}, &Error{Kind: Blocked, Code: "blocked", Risk: r, Field: "channel",
+			Detail: "The fraud engine challenged this verification: it may not be sent by " + string(ch) + "."}
 	}
 	var st contract.State
 	if err := s.update(ctx, v.ID, contract.UpdateResend, contract.ResendInput{Channel: ch}, &st); err != nil {

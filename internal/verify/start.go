@@ -81,6 +81,9 @@ func (s *Service) Start(ctx context.Context, t Tenant, in StartInput) (Started, 
 	if err := s.allowStart(ctx, t, in, row); err != nil {
 		return Started{}, err
 	}
+	if err := s.assess(ctx, t, &in, &row); err != nil {
+		return Started{}, err
+	}
 	id, replay, err := s.d.Store.InsertVerification(ctx, store.StartRequest{Verification: row, IdempotencyKey: in.IdempotencyKey, RequestHash: reqHash})
 	switch {
 	case errors.Is(err, store.ErrIdempotencyConflict):
@@ -96,6 +99,7 @@ func (s *Service) Start(ctx context.Context, t Tenant, in StartInput) (Started, 
 		}
 		return Started{}, unavailable("start workflow", err)
 	}
+	s.auditRisk(ctx, row)
 	s.d.Log.InfoContext(ctx, "verification started", "verification_id", row.ID, "tenant_id", t.ID, "kind", in.Kind,
 		"to_phone", row.ToPhone, "to_email", row.ToEmail, "mode", t.Mode, "supersede", in.Policy.Supersede)
 	return Started{Verification: row}, nil

@@ -42,8 +42,9 @@ func (s *Service) startWorkflow(ctx context.Context, row store.Verification, in 
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		StaticSummary:            summary(row, in),
-		StaticDetails: fmt.Sprintf("kind %s (%s mode); plan: %s, step timeout %s, ttl %s, %d checks, %d sends max",
-			row.Kind, row.Mode, strings.Join(plan, " → "), wi.Plan.StepTimeout, wi.Policy.TTL, wi.Policy.MaxChecks, wi.Policy.MaxSends),
+		StaticDetails: fmt.Sprintf("kind %s (%s mode); plan: %s, step timeout %s, ttl %s, %d checks, %d sends max%s",
+			row.Kind, row.Mode, strings.Join(plan, " → "), wi.Plan.StepTimeout, wi.Policy.TTL, wi.Policy.MaxChecks, wi.Policy.MaxSends,
+			riskLine(row)),
 		TypedSearchAttributes: temporal.NewSearchAttributes(searchAttributes(row, wi)...),
 	}, contract.WorkflowVerification, wi)
 	if err != nil {
@@ -169,4 +170,12 @@ func updateError(op string, err error) *Error {
 		return invalid("channel", "has no destination in this verification")
 	}
 	return unavailable(op+" update", err)
+}
+
+// riskLine is the start's risk for the Temporal UI details ("" if none).
+func riskLine(row store.Verification) string {
+	if row.Risk == nil {
+		return ""
+	}
+	return "; " + row.Risk.Summary()
 }

@@ -19,7 +19,9 @@ import (
 
 	"github.com/veriflow/veriflow/internal/config"
 	"github.com/veriflow/veriflow/internal/contract"
+	"github.com/veriflow/veriflow/internal/fraud"
 	"github.com/veriflow/veriflow/internal/guard"
+	"github.com/veriflow/veriflow/internal/metrics"
 	"github.com/veriflow/veriflow/internal/otp"
 	"github.com/veriflow/veriflow/internal/store"
 )
@@ -31,8 +33,12 @@ type Deps struct {
 	Temporal client.Client
 	Secrets  *otp.Secrets
 	Log      *slog.Logger
-	// Guard enforces rate limits and fraud guards (nil: none).
+	// Guard enforces rate limits and fixed fraud guards (nil: none).
 	Guard *guard.Guard
+	// Fraud is the adaptive fraud engine (nil: none; every start allowed).
+	Fraud *fraud.Engine
+	// Metrics counts risk decisions (nil: none).
+	Metrics *metrics.Metrics
 	// UpdateTimeout bounds a synchronous call into a workflow, retries
 	// included (default 10 s).
 	UpdateTimeout time.Duration

@@ -30,6 +30,11 @@ const (
 	PhoneRCSNotCapable    = "+15005550004"
 	PhoneNeverRead        = "+15005550005"
 	PhoneVoiceNoAnswer    = "+15005550007"
+	// PhoneRiskChallenge and PhoneRiskBlock script the fraud engine's
+	// decisions for test keys (which it never assesses otherwise): a
+	// challenge (SMS and voice dropped from the plan) and a block (403).
+	PhoneRiskChallenge = "+15005550008"
+	PhoneRiskBlock     = "+15005550009"
 )
 
 // Scripted reports whether phone is one of the contract's scripted sandbox
@@ -37,7 +42,7 @@ const (
 func Scripted(phone string) bool {
 	switch phone {
 	case PhoneAllDelivered, PhoneNotOnWhatsApp, PhoneWhatsAppSilent, PhoneEveryChannelFail,
-		PhoneRCSNotCapable, PhoneNeverRead, PhoneVoiceNoAnswer:
+		PhoneRCSNotCapable, PhoneNeverRead, PhoneVoiceNoAnswer, PhoneRiskChallenge, PhoneRiskBlock:
 		return true
 	}
 	return false
