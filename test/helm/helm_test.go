@@ -150,7 +150,7 @@ func TestRenderedManifests(t *testing.T) {
 	for _, vs := range valueSets {
 		t.Run(vs.name, func(t *testing.T) {
 			docs := render(t, vs.files)
-			if len(docs) < 6 {
+			if len(docs) < 4 {
 				t.Fatalf("only %d objects rendered", len(docs))
 			}
 			for _, p := range check(t, docs, vs.expect) {
@@ -274,7 +274,7 @@ func TestChartRefusesBadValues(t *testing.T) {
 	}{
 		{"created secret without keys", []string{"secrets.create=true"}, "secrets.data.VERIFLOW_CODE_SECRET is required"},
 		{"short code secret", []string{"secrets.create=true", "secrets.data.VERIFLOW_CODE_SECRET=short", "secrets.data.VERIFLOW_PAYLOAD_KEYS=k", "secrets.data.VERIFLOW_EVIDENCE_KEYS=k", "secrets.data.DATABASE_URL=postgres://x"}, "at least 32 bytes"},
-		{"both secret modes", []string{"secrets.create=true", "secrets.existingSecret=x"}, "not both"},
+		{"both secret modes", []string{"secrets.create=true", "secrets.existingSecret=x", "secrets.data.VERIFLOW_CODE_SECRET=" + strings.Repeat("x", 32), "secrets.data.VERIFLOW_PAYLOAD_KEYS=k", "secrets.data.VERIFLOW_EVIDENCE_KEYS=k", "secrets.data.DATABASE_URL=postgres://x"}, "not both"},
 		{"latest image", []string{"image.tag=latest"}, "not latest"},
 		{"secret through env", []string{"env.VERIFLOW_CODEC_TOKEN=t"}, "not env"},
 		{"HPA without a target", []string{"api.autoscaling.targetCPUUtilizationPercentage=null"}, "api.autoscaling"},
@@ -293,22 +293,73 @@ func TestChartRefusesBadValues(t *testing.T) {
 	}
 }
 
-// TestSearchAttributesDocumented: the chart's README and NOTES name every
-// search attribute the workflow upserts, with the command creating them.
-func TestSearchAttributesDocumented(t *testing.T) {
-	for _, f := range []string{"README.md", "templates/NOTES.txt"} {
-		raw, err := os.ReadFile(filepath.Join(chart, f))
+// renderNotes renders templates/NOTES.txt with the values files: helm
+// template and helm lint skip it, so a copy of the chart defines it as a
+// template and prints it in a ConfigMap.
+func renderNotes(t *testing.T, files []string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "veriflow")
+	if err := os.CopyFS(dir, os.DirFS(chart)); err != nil {
+		t.Fatal(err)
+	}
+	notes, err := os.ReadFile(filepath.Join(dir, "templates", "NOTES.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string]string{
+		"NOTES.txt":        "",
+		"_notes.tpl":       `{{- define "test.notes" -}}` + string(notes) + `{{- end -}}`,
+		"notes-check.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: {{ include \"test.notes\" . | toJson }}\n",
+	} {
+		path := filepath.Join(dir, "templates", name)
+		if body == "" {
+			err = os.Remove(path)
+		} else {
+			err = os.WriteFile(path, []byte(body), 0o600)
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		text := string(raw)
+	}
+	args := append([]string{"template", release, dir, "--namespace", "veriflow", "--show-only", "templates/notes-check.yaml"}, valueArgs(files)...)
+	out, err := runHelm(t, args...)
+	if err != nil {
+		t.Fatalf("rendering NOTES.txt: %v", err)
+	}
+	docs := parseManifests(t, out)
+	if len(docs) != 1 || docs[0].Data["notes"] == "" {
+		t.Fatalf("NOTES.txt rendered nothing:\n%s", out)
+	}
+	return docs[0].Data["notes"]
+}
+
+// TestNotesAndSearchAttributes: NOTES.txt renders with every values set and
+// names the Secret it needs, and both it and the chart's README name every
+// search attribute the workflow's start sets, with the command creating them.
+func TestNotesAndSearchAttributes(t *testing.T) {
+	texts := map[string]string{}
+	raw, err := os.ReadFile(filepath.Join(chart, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts["README.md"] = string(raw)
+	for _, vs := range valueSets {
+		notes := renderNotes(t, vs.files)
+		texts["NOTES.txt ("+vs.name+")"] = notes
+		for _, s := range vs.expect.external {
+			if !strings.Contains(notes, s) {
+				t.Errorf("NOTES.txt (%s) does not name the Secret %s", vs.name, s)
+			}
+		}
+	}
+	for name, text := range texts {
 		for _, sa := range contract.SearchAttributeNames() {
 			if !strings.Contains(text, sa) {
-				t.Errorf("%s does not name search attribute %s", f, sa)
+				t.Errorf("%s does not name search attribute %s", name, sa)
 			}
 		}
 		if !strings.Contains(text, "temporal operator search-attribute create") || !strings.Contains(text, "--type Keyword") {
-			t.Errorf("%s lacks the temporal operator search-attribute create … --type Keyword command", f)
+			t.Errorf("%s lacks the temporal operator search-attribute create … --type Keyword command", name)
 		}
 	}
 }
