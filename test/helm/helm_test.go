@@ -277,6 +277,8 @@ func TestChartRefusesBadValues(t *testing.T) {
 		{"both secret modes", []string{"secrets.create=true", "secrets.existingSecret=x", "secrets.data.VERIFLOW_CODE_SECRET=" + strings.Repeat("x", 32), "secrets.data.VERIFLOW_PAYLOAD_KEYS=k", "secrets.data.VERIFLOW_EVIDENCE_KEYS=k", "secrets.data.DATABASE_URL=postgres://x"}, "not both"},
 		{"latest image", []string{"image.tag=latest"}, "not latest"},
 		{"secret through env", []string{"env.VERIFLOW_CODEC_TOKEN=t"}, "not env"},
+		{"password through env", []string{"env.SMTP_PASSWORD=p"}, "not env"},
+		{"listen address through env", []string{"env.VERIFLOW_HTTP_ADDR=127.0.0.1:8080"}, "not env"},
 		{"HPA without a target", []string{"api.autoscaling.targetCPUUtilizationPercentage=null"}, "api.autoscaling"},
 	}
 	for _, tc := range cases {

@@ -89,7 +89,7 @@ the Secret (provider credentials, the codec token) comes through envFrom.
   value: /etc/veriflow/config.json
 {{- end }}
 {{- range $k, $v := .Values.env }}
-{{- if has $k (list "DATABASE_URL" "TEMPORAL_ADDRESS" "TEMPORAL_NAMESPACE" "VERIFLOW_HTTP_ADDR" "VERIFLOW_METRICS_ADDR" "VERIFLOW_CODE_SECRET" "VERIFLOW_PAYLOAD_KEYS" "VERIFLOW_EVIDENCE_KEYS" "VERIFLOW_CODEC_TOKEN" "VERIFLOW_CONFIG_FILE") }}
+{{- if or (has $k (list "DATABASE_URL" "TEMPORAL_ADDRESS" "TEMPORAL_NAMESPACE" "VERIFLOW_HTTP_ADDR" "VERIFLOW_METRICS_ADDR" "VERIFLOW_CONFIG_FILE" "VERIFLOW_LOG_LEVEL" "VERIFLOW_LOG_FORMAT" "VERIFLOW_SHUTDOWN_TIMEOUT")) (regexMatch "SECRET|TOKEN|PASSWORD|_KEYS$" $k) }}
 {{- fail (printf "env.%s: set it through its own value or the Secret, not env" $k) }}
 {{- end }}
 - name: {{ $k }}
