@@ -20,16 +20,19 @@ TEMPORAL_CLI_VERSION  := v1.5.1
 STATICCHECK_VERSION   := v0.8.2
 ERRCHECK_VERSION      := v1.30.0
 WORKFLOWCHECK_VERSION := v0.6.0
+HELM_VERSION          := v3.22.0
 
 TEMPORAL_CLI_PKG  := github.com/temporalio/cli/cmd/temporal
 STATICCHECK_PKG   := honnef.co/go/tools/cmd/staticcheck
 ERRCHECK_PKG      := github.com/kisielk/errcheck
 WORKFLOWCHECK_PKG := go.temporal.io/sdk/contrib/tools/workflowcheck
+HELM_PKG          := helm.sh/helm/v3/cmd/helm
 
 TEMPORAL      := $(DEV_BIN)/temporal
 STATICCHECK   := $(DEV_BIN)/staticcheck
 ERRCHECK      := $(DEV_BIN)/errcheck
 WORKFLOWCHECK := $(DEV_BIN)/workflowcheck
+HELM          := $(DEV_BIN)/helm
 
 # ---- test settings -----------------------------------------------------------
 TEST_TIMEOUT ?= 20m
@@ -55,20 +58,26 @@ PENDING     ?= 100000
 # including its prerequisites (Temporal CLI, lint).
 MAKE_START := $(shell date +%s)
 
-.PHONY: help temporal-cli prism tools build dev lint fmt-check test unit fuzz record-histories chaos chaos-short bench bench-pending bench-analytics clean
+.PHONY: help temporal-cli helm prism tools build dev lint fmt-check test unit fuzz record-histories chaos chaos-short bench bench-pending bench-analytics clean
 
 help: ## list the targets
 	@echo "Usage: make <target>"
 	@echo
 	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z0-9_-]+:.*## / { printf "  %-14s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 	@echo
-	@echo "Pinned: Temporal CLI $(TEMPORAL_CLI_VERSION), staticcheck $(STATICCHECK_VERSION), errcheck $(ERRCHECK_VERSION), workflowcheck $(WORKFLOWCHECK_VERSION)"
+	@echo "Pinned: Temporal CLI $(TEMPORAL_CLI_VERSION), staticcheck $(STATICCHECK_VERSION), errcheck $(ERRCHECK_VERSION), workflowcheck $(WORKFLOWCHECK_VERSION), helm $(HELM_VERSION)"
 
 temporal-cli: ## build the Temporal CLI into .dev/bin (only if missing; slow the first time)
 	@if [[ ! -x $(TEMPORAL) ]]; then \
 		echo "building the Temporal CLI $(TEMPORAL_CLI_VERSION) into $(DEV_BIN) (first time: several minutes)…"; \
 	fi
 	@GO=$(GO) $(INSTALL) $(DEV_BIN) temporal $(TEMPORAL_CLI_PKG) $(TEMPORAL_CLI_VERSION) --if-missing
+
+helm: ## build helm into .dev/bin (only if missing; a few minutes the first time) for the chart's tests (test/helm)
+	@if [[ ! -x $(HELM) ]]; then \
+		echo "building helm $(HELM_VERSION) into $(DEV_BIN) (first time: a few minutes)…"; \
+	fi
+	@GO=$(GO) $(INSTALL) $(DEV_BIN) helm $(HELM_PKG) $(HELM_VERSION) --if-missing
 
 PRISM := .dev/node/node_modules/.bin/prism
 
@@ -106,10 +115,10 @@ lint: tools ## go vet, staticcheck, errcheck, workflowcheck and a gofmt check
 fmt-check: ## fail listing Go files that gofmt would change
 	@scripts/check-gofmt.sh
 
-test: temporal-cli prism lint ## lint, then all tests with -race; Postgres, Temporal and Prism are required
+test: temporal-cli prism helm lint ## lint, then all tests with -race; Postgres, Temporal, Prism and helm are required
 	@echo "==> go test $(TEST_FLAGS) $(PKGS)"
 	@start=$$(date +%s); rc=0; \
-	export VERIFLOW_REQUIRE_POSTGRES=1 VERIFLOW_REQUIRE_TEMPORAL=1 VERIFLOW_REQUIRE_PRISM=1 VERIFLOW_REQUIRE_BROWSER=1; \
+	export VERIFLOW_REQUIRE_POSTGRES=1 VERIFLOW_REQUIRE_TEMPORAL=1 VERIFLOW_REQUIRE_PRISM=1 VERIFLOW_REQUIRE_BROWSER=1 VERIFLOW_REQUIRE_HELM=1; \
 	$(GO) test $(TEST_FLAGS) $(PKGS) || rc=$$?; \
 	end=$$(date +%s); \
 	fmt() { printf '%dm%02ds' $$(($$1 / 60)) $$(($$1 % 60)); }; \
