@@ -991,8 +991,7 @@ export interface components {
             };
         };
         ChannelStats: {
-            /** @enum {string} */
-            channel: "whatsapp" | "sms" | "email";
+            channel: components["schemas"]["Channel"];
             sent: number;
             delivered: number;
             failed: number;
