@@ -58,7 +58,7 @@ PENDING     ?= 100000
 # including its prerequisites (Temporal CLI, lint).
 MAKE_START := $(shell date +%s)
 
-.PHONY: help temporal-cli helm prism tools build dev lint fmt-check test unit fuzz record-histories chaos chaos-short bench bench-pending bench-analytics clean
+.PHONY: help temporal-cli helm prism ts-deps ts-generate tools build dev lint fmt-check test unit fuzz record-histories chaos chaos-short bench bench-pending bench-analytics fraud-sim clean
 
 help: ## list the targets
 	@echo "Usage: make <target>"
@@ -88,6 +88,19 @@ prism: ## install Stoplight Prism (pinned in test/prism) into .dev/node for the 
 		npm ci --prefix .dev/node --no-audit --no-fund --loglevel=error; \
 	fi
 
+TS_DIR  := .dev/ts
+TS_BIN  := $(TS_DIR)/node_modules/.bin
+
+ts-deps: ## install the TypeScript client's pinned tools (client/typescript: tsc, openapi-typescript, Redocly) into .dev/ts
+	@if [[ ! -x $(TS_BIN)/tsc ]] || ! cmp -s client/typescript/package-lock.json $(TS_DIR)/package-lock.json; then \
+		echo "installing the TypeScript client's tools into $(TS_DIR)…"; \
+		mkdir -p $(TS_DIR) && cp client/typescript/package.json client/typescript/package-lock.json $(TS_DIR)/ && \
+		npm ci --prefix $(TS_DIR) --no-audit --no-fund --loglevel=error; \
+	fi
+
+ts-generate: ts-deps ## regenerate client/typescript/src/schema.ts from api/openapi.json
+	$(TS_BIN)/openapi-typescript api/openapi.json -o client/typescript/src/schema.ts
+
 tools: ## install the pinned linters into .dev/bin (only if missing or another version)
 	@GO=$(GO) $(INSTALL) $(DEV_BIN) staticcheck   $(STATICCHECK_PKG)   $(STATICCHECK_VERSION)
 	@GO=$(GO) $(INSTALL) $(DEV_BIN) errcheck      $(ERRCHECK_PKG)      $(ERRCHECK_VERSION)
@@ -115,10 +128,10 @@ lint: tools ## go vet, staticcheck, errcheck, workflowcheck and a gofmt check
 fmt-check: ## fail listing Go files that gofmt would change
 	@scripts/check-gofmt.sh
 
-test: temporal-cli prism helm lint ## lint, then all tests with -race; Postgres, Temporal, Prism and helm are required
+test: temporal-cli prism helm ts-deps lint ## lint, then all tests with -race; Postgres, Temporal, Prism, helm and Node are required
 	@echo "==> go test $(TEST_FLAGS) $(PKGS)"
 	@start=$$(date +%s); rc=0; \
-	export VERIFLOW_REQUIRE_POSTGRES=1 VERIFLOW_REQUIRE_TEMPORAL=1 VERIFLOW_REQUIRE_PRISM=1 VERIFLOW_REQUIRE_BROWSER=1 VERIFLOW_REQUIRE_HELM=1; \
+	export VERIFLOW_REQUIRE_POSTGRES=1 VERIFLOW_REQUIRE_TEMPORAL=1 VERIFLOW_REQUIRE_PRISM=1 VERIFLOW_REQUIRE_BROWSER=1 VERIFLOW_REQUIRE_NODE=1 VERIFLOW_REQUIRE_HELM=1; \
 	$(GO) test $(TEST_FLAGS) $(PKGS) || rc=$$?; \
 	end=$$(date +%s); \
 	fmt() { printf '%dm%02ds' $$(($$1 / 60)) $$(($$1 % 60)); }; \
