@@ -198,6 +198,9 @@ bench-analytics: ## analytics at 1 000 000 verifications on a throwaway Postgres
 	VERIFLOW_REQUIRE_POSTGRES=1 VERIFLOW_ANALYTICS_ROWS=$${ROWS:-1000000} VERIFLOW_ANALYTICS_RUNS=$${RUNS:-50} VERIFLOW_ANALYTICS_RECORDS=$${RECORDS:-2000} \
 		$(GO) test ./internal/store -run '^TestAnalyticsAtSize$$' -count=1 -v -timeout 60m
 
+fraud-sim: ## the fraud engine against a replayed day of legitimate traffic and four SMS-pumping attacks (SEED=1; SHORT=1 for CI's form); prints the table
+	$(GO) run ./cmd/veriflow-fraudsim -seed $${SEED:-1} $(if $(SHORT),-short,)
+
 bench-pending: temporal-cli ## open PENDING (100000) verifications that stay pending and report the process RSS (long: ~15 min per 100k)
 	@$(GO) build -o $(BIN_DIR)/veriflow-bench ./cmd/veriflow-bench
 	@$(BIN_DIR)/veriflow-bench -pending-only -pending $(PENDING) -json .dev/bench/pending.json $(BENCH_FLAGS)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/veriflow/veriflow/internal/contract"
 	"github.com/veriflow/veriflow/internal/events"
+	"github.com/veriflow/veriflow/internal/fraud"
 )
 
 // TestOpenAPIVocabularies keeps the document's enums equal to the one Go
@@ -47,10 +48,23 @@ func TestOpenAPIVocabularies(t *testing.T) {
 		types = append(types, string(e))
 	}
 	same("EventType", enum("EventType"), types)
+	same("RiskDecision", enum("RiskDecision"), strs(fraud.Decisions))
+	same("RiskMode", enum("RiskMode"), strs(fraud.Modes))
+	same("RiskSignal", enum("RiskSignal"), strs(fraud.Signals))
+	same("RiskScope", enum("RiskScope"), strs(fraud.Scopes))
 	for _, ref := range []string{"Attempt", "OutboundAttempt"} {
 		p := schemas[ref].(map[string]any)["properties"].(map[string]any)["error"].(map[string]any)
 		if p["$ref"] != "#/components/schemas/FailureReason" {
 			t.Errorf("%s.error does not reference FailureReason", ref)
 		}
 	}
+}
+
+// strs converts a typed string list.
+func strs[T ~string](xs []T) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = string(x)
+	}
+	return out
 }

@@ -99,6 +99,24 @@ type Verification struct {
 	CompletedAt *time.Time        `json:"completed_at"`
 	Attempts    []Attempt         `json:"attempts"`
 	Metadata    map[string]string `json:"metadata,omitempty"`
+	// Risk is the fraud engine's decision on the start.
+	Risk *Risk `json:"risk,omitempty"`
+}
+
+// Risk is the fraud engine's decision on a start: Decision "allow",
+// "challenge" (only WhatsApp, RCS and email kept) or "block"; Mode
+// "enforce" or "shadow" (recorded, not acted on).
+type Risk struct {
+	Decision string       `json:"decision"`
+	Mode     string       `json:"mode"`
+	Reasons  []RiskReason `json:"reasons"`
+}
+
+// RiskReason is a signal behind a decision ("unverified_hour" by
+// "prefix_long", …).
+type RiskReason struct {
+	Signal string `json:"signal"`
+	Scope  string `json:"scope,omitempty"`
 }
 
 // Approved reports whether the verification is approved.
@@ -122,6 +140,8 @@ type Error struct {
 	Errors     []FieldError  `json:"errors,omitempty"`
 	ChecksLeft *int          `json:"checks_left,omitempty"`
 	RetryAfter time.Duration `json:"-"`
+	// Risk is set on "blocked": the fraud engine's decision.
+	Risk *Risk `json:"risk,omitempty"`
 }
 
 func (e *Error) Error() string {

@@ -218,6 +218,11 @@ const (
 	// EventStartRefused: a start was refused by a rate limit or fraud guard
 	// (audited without a verification).
 	EventStartRefused EventType = "start_refused"
+	// EventRiskAssessed: the fraud engine challenged or blocked a start (or
+	// would have, in shadow mode); Detail is the decision, the mode and each
+	// reason with its value and threshold. A blocked start is audited
+	// without a verification.
+	EventRiskAssessed EventType = "risk_assessed"
 	// EventSuperseded: a newer verification of the same kind and destination
 	// canceled this one; Detail is the newer verification's id.
 	EventSuperseded EventType = "superseded"
@@ -259,6 +264,7 @@ const (
 var EventTypes = []EventType{
 	EventCreated,
 	EventStartRefused,
+	EventRiskAssessed,
 	EventSuperseded,
 	EventSending,
 	EventSendFailed,

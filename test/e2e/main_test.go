@@ -27,6 +27,7 @@ import (
 	"github.com/veriflow/veriflow/internal/config"
 	"github.com/veriflow/veriflow/internal/contract"
 	"github.com/veriflow/veriflow/internal/devstack"
+	"github.com/veriflow/veriflow/internal/fraud"
 	"github.com/veriflow/veriflow/internal/guard"
 	"github.com/veriflow/veriflow/internal/localpg"
 	"github.com/veriflow/veriflow/internal/prismtest"
@@ -227,6 +228,14 @@ type verification struct {
 		SentAt  *time.Time `json:"sent_at"`
 	} `json:"attempts"`
 	Metadata map[string]string `json:"metadata"`
+	Risk     *struct {
+		Decision string `json:"decision"`
+		Mode     string `json:"mode"`
+		Reasons  []struct {
+			Signal string `json:"signal"`
+			Scope  string `json:"scope"`
+		} `json:"reasons"`
+	} `json:"risk"`
 }
 
 type problem struct {
@@ -334,7 +343,11 @@ func abuseConfig() config.Abuse {
 	return config.Abuse{Tenants: map[string]guard.Policy{
 		"acme": lifted, "globex": lifted, "initech": lifted, "randompaths": lifted,
 		"limited": {Limits: guard.Limits{PrefixBurst: 8}, AllowedCountries: []string{"IT", "US"}},
-	}}
+	},
+		// The suite's live tenants reuse a few numbers and never enter most
+		// codes: the fraud engine watches them in shadow mode; "riskpump"
+		// and "riskscript" have it enforce (risk_test.go).
+		Fraud: fraud.Settings{Mode: fraud.Shadow}, TenantFraud: map[string]fraud.Settings{"riskpump": {Mode: fraud.Enforce}, "riskscript": {Mode: fraud.Enforce}}}
 }
 
 // newTenantKey creates a fresh test-mode tenant (prefix plus a random

@@ -408,6 +408,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/risk/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The fraud engine's challenged and blocked verifications (in shadow mode: what enforcement would have done), with their reasons' values and thresholds */
+        get: operations["riskReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     verificationEvent: {
@@ -751,6 +768,7 @@ export interface components {
             completed_at: string | null;
             attempts: components["schemas"]["Attempt"][];
             metadata?: components["schemas"]["Metadata"];
+            risk?: components["schemas"]["Risk"];
         };
         /** @description A message the sandbox received: the only place a code is ever shown. */
         SandboxMessage: {
@@ -940,7 +958,7 @@ export interface components {
             title: string;
             status: number;
             detail?: string;
-            /** @description Stable machine-readable code: invalid_request, unauthorized, forbidden, not_found, rate_limited, idempotency_conflict, binding_mismatch, not_pending, no_callback, payload_too_large, unavailable, internal, and the fraud guards' codes. */
+            /** @description Stable machine-readable code: invalid_request, unauthorized, forbidden, not_found, rate_limited, idempotency_conflict, binding_mismatch, not_pending, no_callback, blocked, payload_too_large, unavailable, internal, and the fraud guards' codes. */
             code: string;
             /** @description The invalid fields (invalid_request; also some refusals). */
             errors?: components["schemas"]["FieldError"][];
@@ -948,6 +966,7 @@ export interface components {
             checks_left?: number;
             /** @description Seconds; mirrors the Retry-After header. */
             retry_after?: number;
+            risk?: components["schemas"]["Risk"];
         };
         Health: {
             /** @constant */
@@ -1065,6 +1084,87 @@ export interface components {
             /** @description All spend (failed attempts included) over all approvals; null without approvals. */
             cost_per_approval: number | null;
         };
+        /**
+         * @description The fraud engine's decision: allow; challenge (only channels that cannot be pumped for money are kept: WhatsApp, RCS, email); block (403 blocked, nothing sent).
+         * @enum {string}
+         */
+        RiskDecision: "allow" | "challenge" | "block";
+        /**
+         * @description enforce acts on decisions; shadow records them and acts on none.
+         * @enum {string}
+         */
+        RiskMode: "enforce" | "shadow";
+        /**
+         * @description The rule behind a reason (docs/security.md).
+         * @enum {string}
+         */
+        RiskSignal: "unverified_hour" | "unverified_day" | "ip_countries" | "ip_destinations" | "country_budget" | "no_cheap_channel" | "sandbox";
+        /**
+         * @description What a signal counts by: the destination's country, its country and number type, its prefix (country code + 3 digits) or 5-digit block, the client IP (IPv6: the /64).
+         * @enum {string}
+         */
+        RiskScope: "country" | "number_type" | "prefix" | "prefix_long" | "ip";
+        RiskReason: {
+            signal: components["schemas"]["RiskSignal"];
+            scope?: components["schemas"]["RiskScope"];
+        };
+        /**
+         * @description The fraud engine's decision on the start, with the signals behind it (their values and thresholds are in the audit trail and GET /v1/risk/report, not here).
+         * @example {
+         *       "decision": "challenge",
+         *       "mode": "enforce",
+         *       "reasons": [
+         *         {
+         *           "signal": "unverified_hour",
+         *           "scope": "prefix_long"
+         *         }
+         *       ]
+         *     }
+         */
+        Risk: {
+            decision: components["schemas"]["RiskDecision"];
+            mode: components["schemas"]["RiskMode"];
+            reasons: components["schemas"]["RiskReason"][];
+        };
+        RiskReportReason: {
+            signal: components["schemas"]["RiskSignal"];
+            scope?: components["schemas"]["RiskScope"];
+            /** @description The signal key's value: a country, a prefix ("+44-740"), an IP or /64. */
+            key?: string;
+            /** @description What the signal measured (unverified starts, countries, sends). */
+            value: number;
+            /** @description The allowance it exceeded. */
+            threshold: number;
+        };
+        RiskReportRow: {
+            id: string;
+            kind: components["schemas"]["Kind"];
+            status: components["schemas"]["Status"];
+            /** @description ISO 3166-1 alpha-2 of the phone (001: non-geographic); null without a phone. */
+            country: string | null;
+            /** Format: date-time */
+            created_at: string;
+            decision: components["schemas"]["RiskDecision"];
+            mode: components["schemas"]["RiskMode"];
+            reasons: components["schemas"]["RiskReportReason"][];
+        };
+        RiskCount: {
+            decision: components["schemas"]["RiskDecision"];
+            mode: components["schemas"]["RiskMode"];
+            verifications: number;
+            /** @description Of them, approved anyway: in shadow mode, what enforcement would have got wrong (or an attack that converts). */
+            approved: number;
+        };
+        RiskReport: {
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            mode: components["schemas"]["RiskMode"];
+            counts: components["schemas"]["RiskCount"][];
+            /** @description Newest first, at most limit. */
+            verifications: components["schemas"]["RiskReportRow"][];
+        };
     };
     responses: {
         /** @description The body is not valid JSON, has unknown fields, or fields are invalid (invalid_request, with errors[]). */
@@ -1170,6 +1270,16 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The fraud engine blocked it (blocked); the problem's risk says why. Nothing was sent. */
+        Blocked: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
     };
     parameters: {
         /** @description A verification id (vf_…). Another tenant's id is a plain 404. */
@@ -1236,6 +1346,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Blocked"];
             /** @description The Idempotency-Key was used with a different request (idempotency_conflict). */
             409: {
                 headers: {
@@ -1360,6 +1471,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Blocked"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["NotPending"];
             413: components["responses"]["PayloadTooLarge"];
@@ -2210,6 +2322,40 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+        };
+    };
+    riskReport: {
+        parameters: {
+            query?: {
+                /** @description Start (RFC 3339, inclusive); default 24 h ago. */
+                from?: string;
+                /** @description End (exclusive); default now; at most 93 days after from. */
+                to?: string;
+                /** @description At most this many verifications (default 100). */
+                limit?: number;
+            };
+            header?: {
+                /** @description Echoed in X-Request-Id and logged. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RiskReport"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
         };
     };
     verificationEvent: {
