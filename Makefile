@@ -58,7 +58,7 @@ PENDING     ?= 100000
 # including its prerequisites (Temporal CLI, lint).
 MAKE_START := $(shell date +%s)
 
-.PHONY: help temporal-cli helm prism ts-deps ts-generate tools build dev lint fmt-check test unit fuzz record-histories chaos chaos-short bench bench-pending bench-analytics fraud-sim clean
+.PHONY: help temporal-cli helm prism ts-deps ts-generate tools build dev lint fmt-check test unit alerts-test fuzz record-histories chaos chaos-short bench bench-pending bench-analytics fraud-sim clean
 
 help: ## list the targets
 	@echo "Usage: make <target>"
@@ -131,13 +131,19 @@ fmt-check: ## fail listing Go files that gofmt would change
 test: temporal-cli prism helm ts-deps lint ## lint, then all tests with -race; Postgres, Temporal, Prism, helm and Node are required
 	@echo "==> go test $(TEST_FLAGS) $(PKGS)"
 	@start=$$(date +%s); rc=0; \
-	export VERIFLOW_REQUIRE_POSTGRES=1 VERIFLOW_REQUIRE_TEMPORAL=1 VERIFLOW_REQUIRE_PRISM=1 VERIFLOW_REQUIRE_BROWSER=1 VERIFLOW_REQUIRE_NODE=1 VERIFLOW_REQUIRE_HELM=1; \
+	export VERIFLOW_REQUIRE_POSTGRES=1 VERIFLOW_REQUIRE_TEMPORAL=1 VERIFLOW_REQUIRE_PRISM=1 VERIFLOW_REQUIRE_BROWSER=1 VERIFLOW_REQUIRE_NODE=1 VERIFLOW_REQUIRE_HELM=1 VERIFLOW_REQUIRE_PROMTOOL=1; \
 	$(GO) test $(TEST_FLAGS) $(PKGS) || rc=$$?; \
 	end=$$(date +%s); \
 	fmt() { printf '%dm%02ds' $$(($$1 / 60)) $$(($$1 % 60)); }; \
 	echo "go test: $$(fmt $$((end - start))); total wall time (incl. tools and lint): $$(fmt $$((end - $(MAKE_START))))"; \
 	if (( rc )); then echo "tests FAILED" >&2; fi; \
 	exit $$rc
+
+# make test runs the same promtool checks through go test (test/obs,
+# TestAlertRules, with VERIFLOW_REQUIRE_PROMTOOL=1).
+alerts-test: ## promtool: check deploy/prometheus/alerts.yml and run its unit tests (apt-get install prometheus)
+	@command -v promtool >/dev/null || { echo "promtool not found: apt-get install -y prometheus" >&2; exit 1; }
+	cd deploy/prometheus && promtool check rules alerts.yml && promtool test rules alerts_test.yml
 
 unit: ## quick tests (go test -short), no Postgres or Temporal needed
 	$(GO) test -short $(PKGS)

@@ -140,11 +140,28 @@ func (a *App) RunWorker(ctx context.Context) error {
 	sb := sandbox.New(sandboxStore{a.Store}, a.Secrets, rs)
 	// Receipts that could not be signalled (Temporal unreachable, a crash
 	// between storing and signalling) are signalled again by the relay.
-	go every(ctx, 5*time.Second, receipts.NewRelay(a.Store, rs, a.Log).Tick)
+	// Each pass is counted and stamps the relay's last success, so a stuck
+	// relay shows on /metrics (alert VeriflowRelayStuck); the stamps start
+	// now, when the relays do.
+	now := time.Now()
+	a.Metrics.ObserveRelay(metrics.RelayReceipts, 0, nil, now)
+	a.Metrics.ObserveRelay(metrics.RelayEvents, 0, nil, now)
+	relay := receipts.NewRelay(a.Store, rs, a.Log)
+	go every(ctx, 5*time.Second, func(ctx context.Context) {
+		n, err := relay.Once(ctx)
+		a.Metrics.ObserveRelay(metrics.RelayReceipts, n, err, time.Now())
+		if err != nil {
+			a.Log.WarnContext(ctx, "receipt relay", "error", err)
+		} else if n > 0 {
+			a.Log.InfoContext(ctx, "receipt relay signalled stranded receipts", "count", n)
+		}
+	})
 	// Outbound events whose delivery workflow could not be started are
 	// started by the events relay.
 	go every(ctx, 10*time.Second, func(ctx context.Context) {
-		if n, err := delivery.RelayPending(ctx, a.Store, a.Temporal, a.Log); err != nil {
+		n, err := delivery.RelayPending(ctx, a.Store, a.Temporal, a.Log)
+		a.Metrics.ObserveRelay(metrics.RelayEvents, n, err, time.Now())
+		if err != nil {
 			a.Log.WarnContext(ctx, "events relay", "error", err)
 		} else if n > 0 {
 			a.Log.InfoContext(ctx, "events relay started stranded deliveries", "count", n)
@@ -165,7 +182,7 @@ func (a *App) RunWorker(ctx context.Context) error {
 		Temporal:  a.Temporal,
 		Brands:    a.Brands(),
 	}
-	deliveries := &delivery.Activities{Store: a.Store, Secrets: a.Secrets, Log: a.Log}
+	deliveries := &delivery.Activities{Store: a.Store, Secrets: a.Secrets, Log: a.Log, Metrics: a.Metrics}
 	w := worker.New(a.Temporal, acts, deliveries, sdkworker.Options{WorkerStopTimeout: a.Config.ShutdownTimeout, Interceptors: a.WorkerInterceptors})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("worker: start: %w", err)

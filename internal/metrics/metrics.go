@@ -1,6 +1,8 @@
 // Package metrics defines Veriflow's Prometheus metrics: HTTP traffic per
 // route, and the verification business — starts, outcomes, failovers,
-// checks and delivery latency — by kind and channel. One Metrics is made
+// checks, send errors, delivery and approval latency — by kind and
+// channel, and the health of the relays and of outbound event delivery.
+// One Metrics is made
 // per process and registered on that process's registry (no globals).
 package metrics
 
@@ -26,7 +28,31 @@ type Metrics struct {
 	delivery     *prometheus.HistogramVec
 	risk         *prometheus.CounterVec
 	riskReasons  *prometheus.CounterVec
+	sendErrors   *prometheus.CounterVec
+	approval     *prometheus.HistogramVec
+	relayRuns    *prometheus.CounterVec
+	relayItems   *prometheus.CounterVec
+	relayLastOK  *prometheus.GaugeVec
+	eventPosts   *prometheus.CounterVec
 }
+
+// The relays, as the relay label names them.
+const (
+	// RelayReceipts signals stored receipts again (package receipts).
+	RelayReceipts = "receipts"
+	// RelayEvents starts stranded outbound-event deliveries (events/delivery).
+	RelayEvents = "events"
+)
+
+// Outcomes of one outbound event POST, as the outcome label names them.
+const (
+	// PostDelivered: the callback answered 2xx.
+	PostDelivered = "delivered"
+	// PostFailed: a retryable failure (connection, timeout, non-2xx).
+	PostFailed = "failed"
+	// PostGivenUp: the event was marked failed and will not be retried.
+	PostGivenUp = "given_up"
+)
 
 // New creates the collectors and registers them on reg.
 func New(reg prometheus.Registerer) *Metrics {
@@ -63,10 +89,62 @@ func New(reg prometheus.Registerer) *Metrics {
 		riskReasons: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "veriflow_risk_reasons_total", Help: "Reasons of fraud-engine challenges and blocks, by signal, scope and mode.",
 		}, []string{"signal", "scope", "mode"}),
+		sendErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "veriflow_send_errors_total", Help: "Sends a provider refused (the SendCode activity failed), by channel; the reason is on veriflow_failovers_total.",
+		}, []string{"channel"}),
+		approval: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "veriflow_approval_latency_seconds", Help: "Time from a verification's first send to its approval, by kind and the channel that carried the code.",
+			Buckets: []float64{2, 5, 10, 20, 30, 60, 120, 300, 600, 1800},
+		}, []string{"kind", "channel"}),
+		relayRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "veriflow_relay_runs_total", Help: "Passes of a relay (receipts, events) by result (ok, error).",
+		}, []string{"relay", "result"}),
+		relayItems: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "veriflow_relay_redriven_total", Help: "Items a relay found stranded and drove again (receipts signalled, deliveries started).",
+		}, []string{"relay"}),
+		relayLastOK: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "veriflow_relay_last_success_timestamp_seconds", Help: "Unix time of a relay's last successful pass (set by worker processes only).",
+		}, []string{"relay"}),
+		eventPosts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "veriflow_outbound_event_posts_total", Help: "Outbound event POSTs to tenants' callbacks by outcome (delivered, failed, given_up).",
+		}, []string{"outcome"}),
 	}
 	reg.MustRegister(m.httpRequests, m.httpDuration, m.started, m.finished, m.failovers, m.checks, m.sends, m.delivery,
-		m.risk, m.riskReasons)
+		m.risk, m.riskReasons,
+		m.sendErrors, m.approval, m.relayRuns, m.relayItems, m.relayLastOK, m.eventPosts)
+	// Series with a small, known label set start at zero, so rate() and
+	// the alerts see them before the first increment.
+	for _, c := range contract.Channels {
+		m.sendErrors.WithLabelValues(string(c))
+	}
+	for _, r := range []string{RelayReceipts, RelayEvents} {
+		m.relayRuns.WithLabelValues(r, "ok")
+		m.relayRuns.WithLabelValues(r, "error")
+		m.relayItems.WithLabelValues(r)
+	}
+	for _, o := range []string{PostDelivered, PostFailed, PostGivenUp} {
+		m.eventPosts.WithLabelValues(o)
+	}
 	return m
+}
+
+// ObserveRelay records one pass of a relay that drove n items again; err
+// is the pass's error. A successful pass sets the relay's last-success
+// time to now.
+func (m *Metrics) ObserveRelay(relay string, n int, err error, now time.Time) {
+	if err != nil {
+		m.relayRuns.WithLabelValues(relay, "error").Inc()
+		return
+	}
+	m.relayRuns.WithLabelValues(relay, "ok").Inc()
+	m.relayItems.WithLabelValues(relay).Add(float64(n))
+	m.relayLastOK.WithLabelValues(relay).Set(float64(now.UnixNano()) / 1e9)
+}
+
+// ObserveEventPost records the outcome of one outbound event POST
+// (PostDelivered, PostFailed or PostGivenUp).
+func (m *Metrics) ObserveEventPost(outcome string) {
+	m.eventPosts.WithLabelValues(outcome).Inc()
 }
 
 // ObserveHTTP records one request.
@@ -98,6 +176,11 @@ func (m *Metrics) ObserveRecord(kind contract.Kind, in contract.RecordInput) {
 			m.checks.WithLabelValues(k, e.Detail).Inc()
 		case contract.EventApproved:
 			m.checks.WithLabelValues(k, "approved").Inc()
+			if first := firstSent(in.State.Attempts); first != nil && !e.At.Before(*first) {
+				m.approval.WithLabelValues(k, channelLabel(in.State.Channel)).Observe(e.At.Sub(*first).Seconds())
+			}
+		case contract.EventSendFailed:
+			m.sendErrors.WithLabelValues(channelLabel(e.Channel)).Inc()
 		}
 		if e.Channel == "" && contract.Status(e.Type).Final() && isStatus(string(e.Type)) {
 			m.finished.WithLabelValues(k, string(e.Type), string(in.State.Channel)).Inc()
@@ -110,6 +193,27 @@ func (m *Metrics) ObserveRecord(kind contract.Kind, in contract.RecordInput) {
 			}
 		}
 	}
+}
+
+// firstSent is the earliest send time of the attempts, or nil.
+func firstSent(attempts []contract.Attempt) *time.Time {
+	var first *time.Time
+	for _, a := range attempts {
+		if a.SentAt != nil && (first == nil || a.SentAt.Before(*first)) {
+			first = a.SentAt
+		}
+	}
+	return first
+}
+
+// channelLabel keeps the channel label to the known channels.
+func channelLabel(c contract.Channel) string {
+	for _, k := range contract.Channels {
+		if c == k {
+			return string(c)
+		}
+	}
+	return "unknown"
 }
 
 func isStatus(s string) bool {

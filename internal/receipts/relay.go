@@ -47,12 +47,3 @@ func (r *Relay) Once(ctx context.Context) (int, error) {
 	}
 	return len(stranded), nil
 }
-
-// Tick runs Once and logs what it did; the worker calls it periodically.
-func (r *Relay) Tick(ctx context.Context) {
-	if n, err := r.Once(ctx); err != nil {
-		r.log.WarnContext(ctx, "receipt relay", "error", err)
-	} else if n > 0 {
-		r.log.InfoContext(ctx, "receipt relay signalled stranded receipts", "count", n)
-	}
-}

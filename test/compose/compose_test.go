@@ -32,6 +32,7 @@ type service struct {
 	Command     any               `yaml:"command"`
 	Environment map[string]string `yaml:"environment"`
 	Ports       []string          `yaml:"ports"`
+	Volumes     []string          `yaml:"volumes"`
 	DependsOn   map[string]struct {
 		Condition string `yaml:"condition"`
 	} `yaml:"depends_on"`
@@ -131,7 +132,7 @@ func hostPort(s service, container string) (string, bool) {
 
 func TestServicesAndImages(t *testing.T) {
 	c := load(t)
-	for _, name := range []string{"postgres", "temporal", "temporal-admin-tools", "temporal-ui", "migrate", "api", "worker", "mailpit"} {
+	for _, name := range []string{"postgres", "temporal", "temporal-admin-tools", "temporal-ui", "migrate", "api", "worker", "mailpit", "prometheus", "grafana"} {
 		if _, ok := c.Services[name]; !ok {
 			t.Errorf("service %s is missing", name)
 		}

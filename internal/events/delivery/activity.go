@@ -42,12 +42,27 @@ type Opener interface {
 	Open(sealed []byte, aad string) ([]byte, error)
 }
 
+// PostObserver counts the outcomes of PostEvent ("delivered", "failed",
+// "given_up"); *metrics.Metrics is one.
+type PostObserver interface {
+	ObserveEventPost(outcome string)
+}
+
+// Outcomes of one PostEvent, as passed to a PostObserver.
+const (
+	outcomeDelivered = "delivered"
+	outcomeFailed    = "failed"
+	outcomeGivenUp   = "given_up"
+)
+
 // Activities holds the PostEvent activity, registered on the worker under
 // contract.ActivityPostEvent.
 type Activities struct {
 	Store   Store
 	Secrets Opener
 	Log     *slog.Logger
+	// Metrics, when set, counts each POST's outcome.
+	Metrics PostObserver
 	// HTTPClient posts outbound events (nil: a client that follows no
 	// redirects, since a 3xx is not an acknowledgement).
 	HTTPClient *http.Client
@@ -103,6 +118,7 @@ func (a *Activities) PostEvent(ctx context.Context, eventID int64) error {
 		if merr := a.Store.MarkOutboundAttempt(ctx, ev.ID, 0, reason); merr != nil {
 			return merr
 		}
+		a.observe(outcomeFailed)
 		return temporal.NewApplicationError("callback: "+reason, ErrTypeCallbackFailed)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10)) // let the connection be reused
@@ -111,6 +127,7 @@ func (a *Activities) PostEvent(ctx context.Context, eventID int64) error {
 		if err := a.Store.MarkOutboundDelivered(ctx, ev.ID, res.StatusCode); err != nil {
 			return err // retried: the receiver deduplicates by Veriflow-Event-Id
 		}
+		a.observe(outcomeDelivered)
 		a.Log.InfoContext(ctx, "event delivered", "event_id", events.EventID(ev.ID), "tenant_id", ev.TenantID,
 			"type", ev.Type, "http_status", res.StatusCode)
 		return nil
@@ -119,6 +136,7 @@ func (a *Activities) PostEvent(ctx context.Context, eventID int64) error {
 	if err := a.Store.MarkOutboundAttempt(ctx, ev.ID, res.StatusCode, reason); err != nil {
 		return err
 	}
+	a.observe(outcomeFailed)
 	a.Log.WarnContext(ctx, "event delivery refused", "event_id", events.EventID(ev.ID), "tenant_id", ev.TenantID,
 		"http_status", res.StatusCode)
 	return temporal.NewApplicationError("callback answered "+reason, ErrTypeCallbackFailed)
@@ -130,8 +148,16 @@ func (a *Activities) giveUp(ctx context.Context, ev store.OutboundEvent, reason 
 	if err := a.Store.MarkOutboundFailed(ctx, ev.ID, reason); err != nil {
 		return err
 	}
+	a.observe(outcomeGivenUp)
 	a.Log.WarnContext(ctx, "event delivery given up", "event_id", events.EventID(ev.ID), "tenant_id", ev.TenantID, "reason", reason)
 	return temporal.NewNonRetryableApplicationError(reason, ErrTypeEventUndeliverable, nil)
+}
+
+// observe passes outcome to Metrics when set.
+func (a *Activities) observe(outcome string) {
+	if a.Metrics != nil {
+		a.Metrics.ObserveEventPost(outcome)
+	}
 }
 
 // httpClient is HTTPClient, or a new client that follows no redirects (a

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -80,7 +81,8 @@ func TestEventsPost(t *testing.T) {
 	if err := st.SetCallback(ctx, "t1", srv.URL+"/hook", sealed); err != nil {
 		t.Fatal(err)
 	}
-	a := &Activities{Store: st, Secrets: secrets, Log: slog.New(slog.DiscardHandler)}
+	posts := outcomes{}
+	a := &Activities{Store: st, Secrets: secrets, Log: slog.New(slog.DiscardHandler), Metrics: posts}
 	ids, err := st.Record(ctx, contract.RecordInput{VerificationID: "vf_pe1", TenantID: "t1",
 		State:  contract.State{Status: contract.StatusApproved, Channel: contract.ChannelSMS, ChecksLeft: 4, Version: 1},
 		Events: []contract.Event{{Type: contract.EventApproved, At: now}}}, nil)
@@ -161,7 +163,17 @@ func TestEventsPost(t *testing.T) {
 		t.Fatalf("after delete: %+v", ev)
 	}
 	nonRetryable(t, a.PostEvent(ctx, 1<<40), "no such event")
+
+	// 500, 302 and the forged secret failed; one delivery; two given up.
+	if want := (outcomes{"failed": 3, "delivered": 1, "given_up": 2}); !maps.Equal(posts, want) {
+		t.Errorf("observed outcomes %v, want %v", posts, want)
+	}
 }
+
+// outcomes counts the outcomes PostEvent reports.
+type outcomes map[string]int
+
+func (o outcomes) ObserveEventPost(outcome string) { o[outcome]++ }
 
 func TestEventsPostTimeout(t *testing.T) {
 	if testing.Short() {
