@@ -23,6 +23,8 @@ type Metrics struct {
 	checks       *prometheus.CounterVec
 	sends        *prometheus.CounterVec
 	delivery     *prometheus.HistogramVec
+	// uncertain counts sends repeated after a lost provider answer (sends.go).
+	uncertain *prometheus.CounterVec
 }
 
 // New creates the collectors and registers them on reg.
@@ -55,7 +57,8 @@ func New(reg prometheus.Registerer) *Metrics {
 			Buckets: []float64{.25, .5, 1, 2, 5, 10, 20, 30, 60, 120, 300},
 		}, []string{"channel"}),
 	}
-	reg.MustRegister(m.httpRequests, m.httpDuration, m.started, m.finished, m.failovers, m.checks, m.sends, m.delivery)
+	m.uncertain = newSendUncertain()
+	reg.MustRegister(m.httpRequests, m.httpDuration, m.started, m.finished, m.failovers, m.checks, m.sends, m.delivery, m.uncertain)
 	return m
 }
 
