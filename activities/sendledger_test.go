@@ -173,7 +173,7 @@ func metricVec(reg *prometheus.Registry, name, provider string) prometheus.Colle
 
 type collectorFunc func(chan<- prometheus.Metric)
 
-func (f collectorFunc) Describe(chan<- *prometheus.Desc) {}
+func (f collectorFunc) Describe(chan<- *prometheus.Desc)    {}
 func (f collectorFunc) Collect(ch chan<- prometheus.Metric) { f(ch) }
 
 func (r *ledgerRig) auditUncertain(t *testing.T) int {
