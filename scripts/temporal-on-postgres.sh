@@ -122,9 +122,11 @@ last_err=$state/ready.err
 # a second until it succeeds; fails when the server exits or READY_TIMEOUT
 # seconds have passed since the server started.
 until_ready() {
-	local what=$1
+	local what=$1 tries=0 t0=$SECONDS last=""
 	shift
 	until "$@" >"$last_err" 2>&1; do
+		tries=$((tries + 1))
+		last=$(grep -v '^[[:space:]]*$' "$last_err" | tail -n1 || true)
 		kill -0 $server 2>/dev/null || { echo "the Temporal server exited while waiting for: $what" >&2; exit 1; }
 		if ((SECONDS - ready_start >= READY_TIMEOUT)); then
 			echo "not ready after ${READY_TIMEOUT}s: $what failed; last error:" >&2
@@ -133,6 +135,9 @@ until_ready() {
 		fi
 		sleep 1
 	done
+	if ((tries)); then
+		echo "    waited $((SECONDS - t0))s ($tries failed tries) for: $what; the last error was: $last"
+	fi
 }
 
 until_ready "the frontend's health check" "$cli" operator cluster health "${addr[@]}"
