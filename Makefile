@@ -58,7 +58,7 @@ PENDING     ?= 100000
 # including its prerequisites (Temporal CLI, lint).
 MAKE_START := $(shell date +%s)
 
-.PHONY: help temporal-cli helm prism ts-deps ts-generate tools build dev lint fmt-check test unit alerts-test fuzz record-histories chaos chaos-short bench bench-pending bench-analytics fraud-sim clean
+.PHONY: help temporal-cli helm prism ts-deps ts-generate tools build dev lint fmt-check test unit alerts-test fuzz record-histories chaos chaos-short e2e-postgres-short bench bench-pending bench-analytics fraud-sim clean
 
 help: ## list the targets
 	@echo "Usage: make <target>"
@@ -195,6 +195,12 @@ chaos: temporal-cli ## chaos test: CHAOS_N verifications (200) through kill -9 o
 
 chaos-short: temporal-cli ## short chaos test for CI (40 verifications, 1 round)
 	VERIFLOW_CHAOS=1 VERIFLOW_CHAOS_N=40 VERIFLOW_CHAOS_ROUNDS=1 $(GO) test -count=1 -v -run '^TestChaos$$' -timeout 20m ./test/chaos/
+
+# The short e2e subset run on the production topology by CI.
+E2E_SHORT_RUN ?= ^(TestSandboxNumbers|TestCheckRightAfterStartIsApproved|TestWrongCodeThenMaxChecks|TestResendAndCancel|TestIdempotencyKey|TestTemporalView|TestWhatsAppFailsOverToTwilioSMS)$$
+
+e2e-postgres-short: temporal-cli ## a short e2e subset against the Temporal server on a brand-new Postgres (scripts/e2e-on-postgres.sh; builds the server the first time, ~3 min)
+	E2E_FRESH=1 E2E_RUN='$(E2E_SHORT_RUN)' scripts/e2e-on-postgres.sh
 
 bench: temporal-cli ## Veriflow over HTTP vs the bare Temporal shape on one dev server (~3 min): throughput, latency, CPU, ratio; JSON in .dev/bench/
 	@$(GO) build -o $(BIN_DIR)/veriflow-bench ./cmd/veriflow-bench

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -61,6 +62,10 @@ type Activities struct {
 	// Brands looks up the tenant's display name and SMS autofill settings
 	// for the message (nil: the default name, no autofill).
 	Brands Brands
+	// Ledger records every send attempt around its provider call, so a
+	// retried SendCode does not send again (nil: no record, every retry
+	// calls the provider; only the sandbox and email honour the key then).
+	Ledger SendLedger
 }
 
 // Brands looks a tenant's brand up (branding.Resolver).
@@ -94,27 +99,62 @@ func (a *Activities) SendCode(ctx context.Context, in contract.SendInput) (contr
 	input := messages.Input{Kind: in.Kind, Locale: locale, Code: code, TTL: in.TTL, Channel: in.Channel,
 		Transaction: in.Transaction, Document: in.Document, Brand: brand.Name, Autofill: brand.Autofill}
 	msg := messages.Render(input)
-	res, err := p.Send(ctx, providers.Message{
-		IdempotencyKey: fmt.Sprintf("%s/%d", in.VerificationID, in.Seq),
-		VerificationID: in.VerificationID, TenantID: in.TenantID, Channel: in.Channel,
-		To: to, Recipient: in.To, Kind: in.Kind, Locale: locale, Code: code, TTL: in.TTL,
-		Text: msg.Text, Subject: msg.Subject, HTML: msg.HTML,
-	})
-	if err != nil {
-		a.Log.WarnContext(ctx, "send failed", "verification_id", in.VerificationID, "channel", in.Channel,
-			"to", mask.Destination(to), "provider", p.Name(), "error", err)
-		return contract.SendResult{}, deliveryError(err)
+	key := fmt.Sprintf("%s/%d", in.VerificationID, in.Seq)
+	provider := p.Name()
+	var res providers.Result
+	var prior ledgered
+	if a.Ledger != nil {
+		if prior, err = a.claimSend(ctx, in, key, provider); err != nil {
+			return contract.SendResult{}, err
+		}
 	}
-	if err := a.Store.RegisterMessage(ctx, store.Message{Provider: p.Name(), ProviderMessageID: res.MessageID,
+	if prior.done {
+		if prior.err != nil {
+			return contract.SendResult{}, prior.err
+		}
+		// Accepted by an earlier attempt: its message id, no second call.
+		res, provider = prior.res, prior.provider
+	} else {
+		res, err = p.Send(ctx, providers.Message{
+			IdempotencyKey: key,
+			VerificationID: in.VerificationID, TenantID: in.TenantID, Channel: in.Channel,
+			To: to, Recipient: in.To, Kind: in.Kind, Locale: locale, Code: code, TTL: in.TTL,
+			Text: msg.Text, Subject: msg.Subject, HTML: msg.HTML,
+		})
+		if a.Ledger != nil {
+			// The call's own deadline may be spent: record with a fresh one.
+			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			lerr := a.settleSend(lctx, in, key, res, err)
+			cancel()
+			if lerr != nil {
+				// Accepted but not recorded: the attempt still succeeds, so no
+				// retry comes; should one come (its completion lost), it finds
+				// the send calling and counts its resend as uncertain.
+				a.Log.WarnContext(ctx, "send ledger not updated", "verification_id", in.VerificationID, "error", lerr)
+			}
+		}
+		if err != nil {
+			a.Log.WarnContext(ctx, "send failed", "verification_id", in.VerificationID, "channel", in.Channel,
+				"to", mask.Destination(to), "provider", provider, "error", err)
+			return contract.SendResult{}, deliveryError(err)
+		}
+	}
+	if err := a.Store.RegisterMessage(ctx, store.Message{Provider: provider, ProviderMessageID: res.MessageID,
 		VerificationID: in.VerificationID, TenantID: in.TenantID, Seq: in.Seq, Channel: in.Channel}); err != nil {
 		return contract.SendResult{}, err
 	}
-	if err := a.Receipts.ApplyPending(ctx, p.Name(), res.MessageID, in.VerificationID, in.TenantID); err != nil {
+	if err := a.Receipts.ApplyPending(ctx, provider, res.MessageID, in.VerificationID, in.TenantID); err != nil {
 		a.Log.WarnContext(ctx, "early receipts stay stored", "verification_id", in.VerificationID, "error", err)
 	}
-	a.Log.InfoContext(ctx, "code sent", "verification_id", in.VerificationID, "tenant_id", in.TenantID,
-		"channel", in.Channel, "to", mask.Destination(to), "provider", p.Name(), "message_id", res.MessageID)
-	return contract.SendResult{Provider: p.Name(), MessageID: res.MessageID, CodeHash: a.Secrets.Hash(in.VerificationID, code)}, nil
+	// "code sent" follows every provider call that returned (the chaos
+	// test counts these lines); a send answered from the ledger says so.
+	logged := "code sent"
+	if prior.done {
+		logged = "code already sent (from the send ledger)"
+	}
+	a.Log.InfoContext(ctx, logged, "verification_id", in.VerificationID, "tenant_id", in.TenantID,
+		"channel", in.Channel, "to", mask.Destination(to), "provider", provider, "message_id", res.MessageID)
+	return contract.SendResult{Provider: provider, MessageID: res.MessageID, CodeHash: a.Secrets.Hash(in.VerificationID, code)}, nil
 }
 
 // deliveryError turns a provider's permanent failure into a non-retryable

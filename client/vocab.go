@@ -258,6 +258,10 @@ const (
 	// EventReceiptAfterCompletion: a receipt arrived after the workflow ended
 	// (audited, not applied); Detail is its status.
 	EventReceiptAfterCompletion EventType = "receipt_after_completion"
+	// EventSendUncertain: a send attempt was repeated because an earlier
+	// call of it may have reached the provider and its answer was lost (a
+	// possible duplicate message); Detail is the provider.
+	EventSendUncertain EventType = "send_uncertain"
 )
 
 // EventTypes lists every EventType value; the API may add values, so treat an unknown one generically.
@@ -281,4 +285,5 @@ var EventTypes = []EventType{
 	EventCanceled,
 	EventMaxChecksReached,
 	EventReceiptAfterCompletion,
+	EventSendUncertain,
 }

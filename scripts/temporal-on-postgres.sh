@@ -12,6 +12,16 @@
 # registers Veriflow's search attributes, and runs the server in the
 # foreground on TEMPORAL_PORT (default 7233). Ctrl-C stops it (and the
 # throwaway Postgres).
+#
+# It prints "==> ready" only once the namespace and the search attributes
+# are usable — a workflow start carrying them and a visibility query on
+# them succeed (a brand-new database takes a few seconds more than the
+# namespace's creation) — or fails after READY_TIMEOUT seconds (default
+# 120) with the last error.
+#
+#   TEMPORAL_PG_STATE=dir   the throwaway Postgres and config directory
+#                           (default .dev/temporal-postgres; a new
+#                           directory means a fresh database)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo=$(pwd)
@@ -19,7 +29,9 @@ repo=$(pwd)
 VERSION=v1.29.1
 BIN=$repo/.dev/bin
 TEMPORAL_PORT=${TEMPORAL_PORT:-7233}
-state=$repo/.dev/temporal-postgres
+state=${TEMPORAL_PG_STATE:-$repo/.dev/temporal-postgres}
+[[ $state == /* ]] || state=$repo/$state
+READY_TIMEOUT=${READY_TIMEOUT:-120}
 mkdir -p "$BIN" "$state"
 
 if [[ ! -x $BIN/temporal-server || ! -x $BIN/temporal-sql-tool ]]; then
@@ -101,15 +113,80 @@ trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; cleanup' EXIT INT TERM
 # Wait for the frontend, then register the default namespace and Veriflow's
 # search attributes with the CLI.
 cli=$BIN/temporal
-for _ in $(seq 1 120); do
-	kill -0 $server 2>/dev/null || { echo "the Temporal server exited" >&2; exit 1; }
-	"$cli" operator cluster health --address "127.0.0.1:$TEMPORAL_PORT" >/dev/null 2>&1 && break
-	sleep 1
+addr=(--address "127.0.0.1:$TEMPORAL_PORT")
+ready_start=$SECONDS
+last_err=$state/ready.err
+: >"$last_err"
+
+# until_ready WHAT CMD...: retries CMD (its output kept in $last_err) once
+# a second until it succeeds; fails when the server exits or READY_TIMEOUT
+# seconds have passed since the server started.
+until_ready() {
+	local what=$1 tries=0 t0=$SECONDS last=""
+	shift
+	until "$@" >"$last_err" 2>&1; do
+		tries=$((tries + 1))
+		last=$(grep -v '^[[:space:]]*$' "$last_err" | tail -n1 || true)
+		kill -0 $server 2>/dev/null || { echo "the Temporal server exited while waiting for: $what" >&2; exit 1; }
+		if ((SECONDS - ready_start >= READY_TIMEOUT)); then
+			echo "not ready after ${READY_TIMEOUT}s: $what failed; last error:" >&2
+			sed 's/^/    /' "$last_err" >&2
+			exit 1
+		fi
+		sleep 1
+	done
+	if ((tries)); then
+		echo "    waited $((SECONDS - t0))s ($tries failed tries) for: $what; the last error was: $last"
+	fi
+}
+
+until_ready "the frontend's health check" "$cli" operator cluster health "${addr[@]}"
+# ensure_namespace: creates the namespace default unless it exists (a create
+# that failed or timed out is tried again); succeeds once it is described.
+ensure_namespace() {
+	"$cli" operator namespace describe -n default "${addr[@]}" >/dev/null 2>&1 && return 0
+	"$cli" operator namespace create -n default "${addr[@]}" || true
+	"$cli" operator namespace describe -n default "${addr[@]}" >/dev/null
+}
+until_ready "creating the namespace default" ensure_namespace
+sas=(VerificationKind VerificationStatus VerificationChannel TenantID)
+# ensure_search_attributes: creates the search attributes the namespace
+# does not list yet; succeeds once it lists them all.
+ensure_search_attributes() {
+	local listed sa missing=0
+	listed=$("$cli" operator search-attribute list -n default "${addr[@]}") || return 1
+	for sa in "${sas[@]}"; do
+		if ! grep -qw "$sa" <<<"$listed"; then
+			echo "search attribute $sa not listed yet"
+			"$cli" operator search-attribute create --name "$sa" --type Keyword -n default "${addr[@]}" || true
+			missing=1
+		fi
+	done
+	return $missing
+}
+until_ready "registering the search attributes" ensure_search_attributes
+
+# Usable, not just created: a new namespace and new search attributes reach
+# the frontend's caches seconds after their creation on a fresh database.
+# Veriflow starts its workflows with these attributes and lists them by
+# them, so the probe does both, on a throwaway task queue (no worker: the
+# workflow is terminated at once).
+probe_id=veriflow-ready-probe-$$-$(date +%s)
+probe_sa=()
+query=""
+for sa in "${sas[@]}"; do
+	probe_sa+=(--search-attribute "$sa=\"probe\"")
+	query+="${query:+ AND }$sa = 'probe'"
 done
-"$cli" operator namespace describe -n default --address "127.0.0.1:$TEMPORAL_PORT" >/dev/null 2>&1 ||
-	"$cli" operator namespace create -n default --address "127.0.0.1:$TEMPORAL_PORT"
-for sa in VerificationKind VerificationStatus VerificationChannel TenantID; do
-	"$cli" operator search-attribute create --name "$sa" --type Keyword --address "127.0.0.1:$TEMPORAL_PORT" >/dev/null 2>&1 || true
-done
-echo "==> ready: TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT"
+# probe_workflow: starts the probe workflow with the search attributes, then
+# terminates it (a retry starts a new run of it if an earlier one ended).
+probe_workflow() {
+	"$cli" workflow start -n default "${addr[@]}" --type VeriflowReadinessProbe --task-queue "veriflow-ready-probe-$$" \
+		--workflow-id "$probe_id" --id-conflict-policy UseExisting --execution-timeout 1m "${probe_sa[@]}" &&
+		"$cli" workflow terminate -n default "${addr[@]}" --workflow-id "$probe_id" --reason "readiness probe"
+}
+until_ready "a workflow start (and terminate) on namespace default with the search attributes" probe_workflow
+until_ready "a visibility query on the search attributes" \
+	"$cli" workflow list -n default "${addr[@]}" --limit 1 --query "$query"
+echo "==> ready: TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT (namespace and search attributes usable after $((SECONDS - ready_start))s)"
 wait $server

@@ -59,6 +59,10 @@ const (
 	// EventReceiptAfterCompletion: a receipt arrived after the workflow ended
 	// (audited, not applied); Detail is its status.
 	EventReceiptAfterCompletion EventType = "receipt_after_completion"
+	// EventSendUncertain: a send attempt was repeated because an earlier
+	// call of it may have reached the provider and its answer was lost (a
+	// possible duplicate message); Detail is the provider.
+	EventSendUncertain EventType = "send_uncertain"
 )
 
 // EventTypes is the one list of event types.
@@ -66,7 +70,7 @@ var EventTypes = []EventType{
 	EventCreated, EventStartRefused, EventRiskAssessed, EventSuperseded, EventSending, EventSendFailed, EventSent,
 	EventQueued, EventDelivered, EventRead, EventFailed, EventUndelivered, EventFailedOver,
 	EventCheckFailed, EventApproved, EventExpired, EventCanceled, EventMaxChecksReached,
-	EventReceiptAfterCompletion,
+	EventReceiptAfterCompletion, EventSendUncertain,
 }
 
 // Valid reports whether t is one of EventTypes.

@@ -34,6 +34,8 @@ type Metrics struct {
 	relayItems   *prometheus.CounterVec
 	relayLastOK  *prometheus.GaugeVec
 	eventPosts   *prometheus.CounterVec
+	// uncertain counts sends repeated after a lost provider answer (sends.go).
+	uncertain *prometheus.CounterVec
 }
 
 // The relays, as the relay label names them.
@@ -125,6 +127,8 @@ func New(reg prometheus.Registerer) *Metrics {
 	for _, o := range []string{PostDelivered, PostFailed, PostGivenUp} {
 		m.eventPosts.WithLabelValues(o)
 	}
+	m.uncertain = newSendUncertain()
+	reg.MustRegister(m.uncertain)
 	return m
 }
 

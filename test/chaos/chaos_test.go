@@ -420,6 +420,8 @@ func TestChaos(t *testing.T) {
 	row("distinct sends (verification, message)", dup.distinct)
 	row("duplicate sends", dup.sendLines-dup.distinct)
 	row("max sends of one attempt", dup.maxPerAttempt)
+	row("sends repeated after a lost answer (send_uncertain)", dup.uncertain)
+	row("send_uncertain per worker kill", fmt.Sprintf("%.2f", float64(dup.uncertain)/float64(max(wKills, 1))))
 	row("events queued", ev.queued)
 	row("events delivered (status)", ev.delivered)
 	row("events still pending", ev.pending)
@@ -623,18 +625,24 @@ type sends struct {
 	messages, sandbox, dupAttempts int
 	sendLines, distinct            int
 	maxPerAttempt                  int
+	// uncertain counts the send_uncertain audit events: sends repeated
+	// because an earlier call's answer was lost (docs/reliability.md).
+	uncertain int
 }
 
 // sendFigures counts sends. The sandbox stores one message per idempotency
 // key "<verification>/<seq>" and answers a repeated Send with the stored
 // message id, so a re-send never shows in Postgres; the worker logs "code
-// sent" with the verification and the message id after every Send that
-// returned, so a re-executed SendCode shows as a second line for the same
-// (verification, message id).
+// sent" with the verification and the message id after every provider Send
+// that returned, so a provider called again for one attempt shows as a
+// second line for the same (verification, message id). A SendCode answered
+// from the send ledger calls no provider and logs "code already sent"; one
+// that resends after a lost answer appends a send_uncertain audit event.
 func sendFigures(ctx context.Context, conn *pgx.Conn, workerLog string) (sends, error) {
 	var s sends
 	err := conn.QueryRow(ctx, `select (select count(*) from messages), (select count(*) from sandbox_messages),
-		(select count(*) from (select 1 from messages group by verification_id, seq having count(*) > 1) d)`).Scan(&s.messages, &s.sandbox, &s.dupAttempts)
+		(select count(*) from (select 1 from messages group by verification_id, seq having count(*) > 1) d),
+		(select count(*) from events where type = 'send_uncertain')`).Scan(&s.messages, &s.sandbox, &s.dupAttempts, &s.uncertain)
 	if err != nil {
 		return s, fmt.Errorf("count messages: %w", err)
 	}
