@@ -39,7 +39,7 @@ func (s *Service) assess(ctx context.Context, t Tenant, in *StartInput, row *sto
 			row.Risk = &r
 		}
 	}
-	if s.d.Metrics != nil {
+	if s.d.Metrics != nil && t.Mode == contract.ModeLive {
 		s.d.Metrics.Risk(r)
 	}
 	if r.Decision == fraud.Allow {

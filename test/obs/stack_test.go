@@ -3,6 +3,7 @@ package obs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -72,6 +73,17 @@ func TestQueriesUseExportedMetrics(t *testing.T) {
 		got, err := c.Get(ctx, failed.ID)
 		return err == nil && got.Status == "failed"
 	})
+
+	// Live starts to one block of numbers, never approved: the fraud
+	// engine allows its floor's worth, then challenges (its metrics).
+	live, err := s.CreateKey(ctx, "obs", contract.ModeLive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc := client.New(s.URL, live, nil)
+	for i := range 8 {
+		start(ctx, t, lc, "two_factor", fmt.Sprintf("+4474005000%02d", i))
+	}
 
 	// The SDK's metrics are flushed into the registry every second, and the
 	// verifications' projections land shortly after the answers: wait until
