@@ -126,8 +126,10 @@ func Run(ctx context.Context, st Store, cfg Config) (Report, error) {
 		c := countryByISO(a.country)
 		for j := range a.starts {
 			at := cfg.Day.Add(a.from + time.Duration(float64(a.duration)*(float64(j)+r.Float64())/float64(a.starts)))
-			day = append(day, start{at: at, phone: c.number(r, a.blocks[r.IntN(len(a.blocks))]), ip: a.ips(r, j),
-				country: c.iso, attack: i, converts: r.Float64() < a.conversion})
+			s := start{at: at, phone: c.number(r, a.blocks[r.IntN(len(a.blocks))]), ip: a.ips(r, j),
+				country: c.iso, attack: i, converts: r.Float64() < a.conversion}
+			s.keys = fraud.KeysFor(s.phone, s.ip)
+			day = append(day, s)
 		}
 	}
 	slices.SortStableFunc(day, func(a, b start) int { return a.at.Compare(b.at) })
@@ -175,7 +177,7 @@ func seedHistory(ctx context.Context, st Store, cfg Config, r *rand.Rand, shared
 			if s.converts {
 				approved = 1
 			}
-			for _, k := range fraud.KeysFor(s.phone, s.ip).Strings() {
+			for _, k := range s.keys.Strings() {
 				add(k, s.at, 1, approved)
 			}
 		}
@@ -205,7 +207,7 @@ func (e *engineRun) assess(s start) fraud.Decision {
 		return fraud.Block
 	}
 	sum := sha256.Sum256([]byte(s.phone))
-	risk, err := e.engine.Assess(e.ctx, fraud.Start{Tenant: e.tenant, Keys: fraud.KeysFor(s.phone, s.ip),
+	risk, err := e.engine.Assess(e.ctx, fraud.Start{Tenant: e.tenant, Keys: s.keys,
 		DestinationHash: hex.EncodeToString(sum[:8]), At: s.at})
 	if err != nil {
 		e.err = err
@@ -225,7 +227,7 @@ func (e *engineRun) count(s start, approvals, sends int, at time.Time) {
 	if e.err != nil {
 		return
 	}
-	keys := fraud.KeysFor(s.phone, s.ip).Strings()
+	keys := s.keys.Strings()
 	if sends > 0 {
 		keys = []string{fraud.Key{Scope: fraud.ScopeCountry, Value: s.country}.String()}
 	}
@@ -353,7 +355,7 @@ func newFixedLimits(l limits.Limits) *fixedLimits {
 }
 
 func (f *fixedLimits) allow(s start) bool {
-	prefix, _ := fraud.KeysFor(s.phone, "").Get(fraud.ScopePrefix)
+	prefix, _ := s.keys.Get(fraud.ScopePrefix)
 	checks := []struct {
 		key    string
 		window time.Duration

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/nyaruka/phonenumbers"
+
+	"github.com/veriflow/veriflow/internal/fraud"
 )
 
 // country is a destination country of the simulated day.
@@ -115,6 +117,8 @@ type start struct {
 	converts, whatsApp bool
 	// spike marks the marketing spike's extra traffic.
 	spike bool
+	// keys are the start's signal keys.
+	keys fraud.Keys
 }
 
 // attack is one scripted attack.
@@ -200,6 +204,7 @@ func legitDay(r *rand.Rand, day0 time.Time, perDay int, shared map[string][]stri
 				} else {
 					s.ip = randomIPv4(r)
 				}
+				s.keys = fraud.KeysFor(s.phone, s.ip)
 				out = append(out, s)
 			}
 		}
