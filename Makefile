@@ -51,6 +51,8 @@ FUZZ_FLAGS ?=
 # ---- benchmark settings ------------------------------------------------------
 # Extra flags for cmd/veriflow-bench, e.g. BENCH_FLAGS='-levels 8,32 -duration 30s'.
 BENCH_FLAGS ?=
+# Extra flags for cmd/veriflow-fairness (`make fairness`), e.g. FAIR_FLAGS='-callers 128'.
+FAIR_FLAGS  ?=
 # Pending verifications opened by `make bench-pending`.
 PENDING     ?= 100000
 
@@ -58,7 +60,7 @@ PENDING     ?= 100000
 # including its prerequisites (Temporal CLI, lint).
 MAKE_START := $(shell date +%s)
 
-.PHONY: help temporal-cli helm prism ts-deps ts-generate tools build dev lint fmt-check test unit alerts-test fuzz record-histories chaos chaos-short e2e-postgres-short bench bench-pending bench-analytics fraud-sim clean
+.PHONY: help temporal-cli helm prism ts-deps ts-generate tools build dev lint fmt-check test unit alerts-test fuzz record-histories chaos chaos-short e2e-postgres-short bench bench-pending bench-analytics fairness fraud-sim clean
 
 help: ## list the targets
 	@echo "Usage: make <target>"
@@ -205,6 +207,10 @@ e2e-postgres-short: temporal-cli ## a short e2e subset against the Temporal serv
 bench: temporal-cli ## Veriflow over HTTP vs the bare Temporal shape on one dev server (~3 min): throughput, latency, CPU, ratio; JSON in .dev/bench/
 	@$(GO) build -o $(BIN_DIR)/veriflow-bench ./cmd/veriflow-bench
 	@$(BIN_DIR)/veriflow-bench $(BENCH_FLAGS)
+
+fairness: temporal-cli ## tenant B's start-to-send p50/p99 alone, then under tenant A's flood (~3 min); FAIR_FLAGS='-fairness=false -admission 0 -unsent 0' for the baseline; JSON in .dev/fairness/
+	@$(GO) build -o $(BIN_DIR)/veriflow-fairness ./cmd/veriflow-fairness
+	@$(BIN_DIR)/veriflow-fairness $(FAIR_FLAGS)
 
 bench-analytics: ## analytics at 1 000 000 verifications on a throwaway Postgres: seed time, p50/p99 of both analytics queries, store.Record before/after migration 007's index
 	VERIFLOW_REQUIRE_POSTGRES=1 VERIFLOW_ANALYTICS_ROWS=$${ROWS:-1000000} VERIFLOW_ANALYTICS_RUNS=$${RUNS:-50} VERIFLOW_ANALYTICS_RECORDS=$${RECORDS:-2000} \

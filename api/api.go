@@ -20,6 +20,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
 
+	"github.com/veriflow/veriflow/internal/admission"
 	"github.com/veriflow/veriflow/internal/config"
 	"github.com/veriflow/veriflow/internal/evidence"
 	"github.com/veriflow/veriflow/internal/fraud"
@@ -57,6 +58,12 @@ type Deps struct {
 	MetricsHandler http.Handler
 	// Prices is the price table of GET /v1/analytics/attempts.
 	Prices config.Prices
+	// Admission bounds each tenant's starts in flight in this replica
+	// (nil: no bound).
+	Admission *admission.Limiter
+	// UnsentStarts bounds each tenant's verifications started but not
+	// sent yet, across replicas (0: no bound).
+	UnsentStarts int
 }
 
 // Server serves the HTTP API.
@@ -71,7 +78,7 @@ func New(d Deps) *Server {
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{Deps: d, engine: gin.New(), verify: verify.New(verify.Deps{
 		Store: d.Store, Temporal: d.Temporal, Secrets: d.Secrets, Log: d.Log, Guard: d.Guard, UpdateTimeout: d.UpdateTimeout,
-		Prices: d.Prices, Fraud: d.Fraud, Metrics: d.Metrics,
+		Prices: d.Prices, Fraud: d.Fraud, Metrics: d.Metrics, Admission: d.Admission, UnsentStarts: d.UnsentStarts,
 	})}
 	e := s.engine
 	e.HandleMethodNotAllowed = true

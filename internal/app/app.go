@@ -25,6 +25,7 @@ import (
 
 	"github.com/veriflow/veriflow/activities"
 	"github.com/veriflow/veriflow/api"
+	"github.com/veriflow/veriflow/internal/admission"
 	"github.com/veriflow/veriflow/internal/branding"
 	"github.com/veriflow/veriflow/internal/codec"
 	"github.com/veriflow/veriflow/internal/config"
@@ -72,6 +73,9 @@ type App struct {
 	// WorkerInterceptors, when set, wrap the worker's workflows and
 	// activities (tests that slow one workflow down).
 	WorkerInterceptors []interceptor.WorkerInterceptor
+	// Admission bounds each tenant's starts in flight in this process's
+	// API (Config.TenantStartsInFlight).
+	Admission *admission.Limiter
 }
 
 // Open validates c and connects to Postgres and Temporal.
@@ -117,7 +121,7 @@ func Open(ctx context.Context, c config.Config, log *slog.Logger) (*App, error) 
 		_ = sdkMetricsCloser.Close() // only stops the reporting loop
 		return nil, fmt.Errorf("temporal: dial %s: %w", c.TemporalAddress, err)
 	}
-	return &App{Config: c, Log: log, Store: st, Temporal: tc, Secrets: secrets, Evidence: keys, PayloadKeys: payloadKeys,
+	return &App{Config: c, Admission: admission.New(c.TenantStartsInFlight), Log: log, Store: st, Temporal: tc, Secrets: secrets, Evidence: keys, PayloadKeys: payloadKeys,
 		Registry: reg, Metrics: metrics.New(reg), sdkMetrics: sdkMetricsCloser}, nil
 }
 
@@ -225,7 +229,8 @@ func (a *App) Handler() http.Handler {
 		Policies: a.Config.Policies, Evidence: a.Evidence, Prices: a.Config.Prices,
 		Guard:   guard.New(a.Store, a.Config.Abuse.PolicyFor, a.Log),
 		Fraud:   fraud.New(a.Store, a.Config.Abuse.FraudFor),
-		Metrics: a.Metrics, MetricsHandler: a.MetricsHandler(),
+		Metrics: a.Metrics, MetricsHandler: a.MetricsHandler(), Admission: a.Admission,
+		UnsentStarts: a.Config.TenantUnsentStarts,
 		Codec: codec.NewServer(a.PayloadKeys, codec.ServerOptions{Token: a.Config.CodecToken, AllowedOrigins: a.Config.CodecOrigins,
 			TrustedNetworks: a.Config.CodecTrustedNetworks})})
 }

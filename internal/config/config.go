@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -67,6 +68,15 @@ type Config struct {
 	MetricsAddr string
 	// Prices is the price table of the cost analytics (config file only).
 	Prices Prices
+	// TenantStartsInFlight bounds each tenant's starts in flight in one
+	// API replica; the excess is answered 429 with Retry-After
+	// (VERIFLOW_TENANT_STARTS_IN_FLIGHT; 0: no bound).
+	TenantStartsInFlight int
+	// TenantUnsentStarts bounds each tenant's verifications started but
+	// not sent yet, counted in Postgres so every replica shares it; the
+	// excess is answered 429 with Retry-After
+	// (VERIFLOW_TENANT_UNSENT_STARTS; 0: no bound).
+	TenantUnsentStarts int
 }
 
 // FromEnv reads the configuration with getenv (os.Getenv in production).
@@ -122,6 +132,12 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	errs = append(errs, c.Policies.Validate()...)
 	if c.ShutdownTimeout, err = time.ParseDuration(get("VERIFLOW_SHUTDOWN_TIMEOUT", "20s")); err != nil {
 		errs = append(errs, fmt.Errorf("VERIFLOW_SHUTDOWN_TIMEOUT: %w", err))
+	}
+	if c.TenantStartsInFlight, err = strconv.Atoi(get("VERIFLOW_TENANT_STARTS_IN_FLIGHT", "0")); err != nil || c.TenantStartsInFlight < 0 {
+		errs = append(errs, fmt.Errorf("VERIFLOW_TENANT_STARTS_IN_FLIGHT: want a number ≥ 0, not %q", get("VERIFLOW_TENANT_STARTS_IN_FLIGHT", "0")))
+	}
+	if c.TenantUnsentStarts, err = strconv.Atoi(get("VERIFLOW_TENANT_UNSENT_STARTS", "0")); err != nil || c.TenantUnsentStarts < 0 {
+		errs = append(errs, fmt.Errorf("VERIFLOW_TENANT_UNSENT_STARTS: want a number ≥ 0, not %q", get("VERIFLOW_TENANT_UNSENT_STARTS", "0")))
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("VERIFLOW_LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("VERIFLOW_LOG_LEVEL: %w", err))

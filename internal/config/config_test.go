@@ -76,3 +76,23 @@ func TestCodecTrustedNetworks(t *testing.T) {
 		}
 	}
 }
+
+// TestAdmissionSettings: both per-tenant admission bounds are off by
+// default, read as numbers, and refused when negative or not numbers.
+func TestAdmissionSettings(t *testing.T) {
+	c, _ := FromEnv(env(nil))
+	if c.TenantStartsInFlight != 0 || c.TenantUnsentStarts != 0 {
+		t.Fatalf("admission defaults %d/%d, want off", c.TenantStartsInFlight, c.TenantUnsentStarts)
+	}
+	c, _ = FromEnv(env(map[string]string{"VERIFLOW_TENANT_STARTS_IN_FLIGHT": "8", "VERIFLOW_TENANT_UNSENT_STARTS": "16"}))
+	if c.TenantStartsInFlight != 8 || c.TenantUnsentStarts != 16 {
+		t.Fatalf("admission %d/%d, want 8/16", c.TenantStartsInFlight, c.TenantUnsentStarts)
+	}
+	for _, k := range []string{"VERIFLOW_TENANT_STARTS_IN_FLIGHT", "VERIFLOW_TENANT_UNSENT_STARTS"} {
+		for _, v := range []string{"-1", "many"} {
+			if _, err := FromEnv(env(map[string]string{k: v})); err == nil || !strings.Contains(err.Error(), k) {
+				t.Errorf("%s=%s: %v, want an error naming it", k, v, err)
+			}
+		}
+	}
+}

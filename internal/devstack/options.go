@@ -29,6 +29,9 @@ type Options struct {
 	// DevServerAddr is where a started dev server listens (host:port);
 	// empty picks a free loopback port.
 	DevServerAddr string
+	// TemporalFairness starts the dev server with task-queue fairness on
+	// (see TemporalOptions.Fairness).
+	TemporalFairness bool
 	// UIPort runs a started dev server's Web UI on that port, decoding
 	// payloads through the API's codec server (whose allowed origins then
 	// include the UI); 0 runs it headless.

@@ -92,7 +92,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 func (s *Stack) startTemporal(ctx context.Context, o Options, log *slog.Logger) error {
 	s.step("starting Temporal dev server (CLI %s) on %s", TemporalCLIVersion, cmp.Or(o.DevServerAddr, "a free port"))
 	t, err := StartTemporal(ctx, TemporalOptions{Addr: o.DevServerAddr, UIPort: o.UIPort, Output: o.TemporalOutput, Log: log,
-		CodecEndpoint: s.URL + "/codec"})
+		CodecEndpoint: s.URL + "/codec", Fairness: o.TemporalFairness})
 	if err != nil {
 		return err
 	}

@@ -65,6 +65,10 @@ type TemporalOptions struct {
 	DBFile string
 	// CodecEndpoint is the codec server the Web UI decodes payloads with.
 	CodecEndpoint string
+	// Fairness turns on task-queue fairness (matching.enableFairness):
+	// tasks are dispatched in turn per fairness key (Veriflow sets the
+	// tenant) instead of in arrival order.
+	Fairness bool
 	// Output receives the server's own log lines (nil discards them).
 	Output io.Writer
 	Log    *slog.Logger
@@ -101,6 +105,9 @@ func StartTemporal(ctx context.Context, o TemporalOptions) (*Temporal, error) {
 		"--log-level", "warn", "--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true"}
 	for _, sa := range contract.SearchAttributeNames() {
 		args = append(args, "--search-attribute", sa+"=Keyword")
+	}
+	if o.Fairness {
+		args = append(args, "--dynamic-config-value", "matching.enableFairness=true")
 	}
 	t := &Temporal{Addr: o.Addr, done: make(chan struct{})}
 	if o.UIPort > 0 {

@@ -64,3 +64,29 @@ func (s *Store) SandboxMessages(ctx context.Context, tenantID string, toHash []b
 	}
 	return out, nil
 }
+
+// SandboxFirstSends returns, for each of a tenant's verifications with a
+// sandbox message stored at or after since, when its first message was
+// stored (the database's clock): the moment the sandbox "provider" accepted
+// it. The fairness run measures start-to-send with it.
+func (s *Store) SandboxFirstSends(ctx context.Context, tenantID string, since time.Time) (map[string]time.Time, error) {
+	rows, err := s.pool.Query(ctx, `select verification_id, min(created_at) from sandbox_messages
+		where tenant_id = $1 and created_at >= $2 group by verification_id`, tenantID, since)
+	if err != nil {
+		return nil, fmt.Errorf("store: sandbox first sends: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var id string
+		var at time.Time
+		if err := rows.Scan(&id, &at); err != nil {
+			return nil, fmt.Errorf("store: sandbox first sends: %w", err)
+		}
+		out[id] = at
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: sandbox first sends: %w", err)
+	}
+	return out, nil
+}

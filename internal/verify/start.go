@@ -52,7 +52,14 @@ type Started struct {
 // with the same key that wins the race makes this one a replay or a
 // conflict there), the workflow is started, and the row is deleted again
 // when the workflow cannot be started, so that a retry starts afresh.
+// Before all that, admission (admit) may refuse the tenant: RateLimited,
+// Retry-After 1 s.
 func (s *Service) Start(ctx context.Context, t Tenant, in StartInput) (Started, error) {
+	release, err := s.admit(ctx, t)
+	if err != nil {
+		return Started{}, err
+	}
+	defer release()
 	var reqHash []byte
 	if in.IdempotencyKey != "" {
 		canonical, err := json.Marshal(in.Request)

@@ -46,6 +46,11 @@ func (s *Service) startWorkflow(ctx context.Context, row store.Verification, in 
 			row.Kind, row.Mode, strings.Join(plan, " → "), wi.Plan.StepTimeout, wi.Policy.TTL, wi.Policy.MaxChecks, wi.Policy.MaxSends,
 			riskLine(row)),
 		TypedSearchAttributes: temporal.NewSearchAttributes(searchAttributes(row, wi)...),
+		// One fairness key per tenant: a server with task-queue fairness
+		// (matching.enableFairness) dispatches the tenants' workflow and
+		// activity tasks (activities inherit the workflow's priority) in
+		// turn instead of in arrival order. Others ignore it.
+		Priority: temporal.Priority{FairnessKey: row.TenantID},
 	}, contract.WorkflowVerification, wi)
 	if err != nil {
 		return fmt.Errorf("start workflow: %w", err)

@@ -17,6 +17,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/veriflow/veriflow/internal/admission"
 	"github.com/veriflow/veriflow/internal/config"
 	"github.com/veriflow/veriflow/internal/contract"
 	"github.com/veriflow/veriflow/internal/fraud"
@@ -44,6 +45,12 @@ type Deps struct {
 	UpdateTimeout time.Duration
 	// Prices is the price table of the cost analytics (zero: all unpriced).
 	Prices config.Prices
+	// Admission bounds each tenant's starts in flight in this replica
+	// (nil: no bound).
+	Admission *admission.Limiter
+	// UnsentStarts bounds each tenant's verifications started but not
+	// sent yet, across replicas (0: no bound).
+	UnsentStarts int
 }
 
 // Service runs the use cases.
