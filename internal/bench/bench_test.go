@@ -63,7 +63,13 @@ func TestSmoke(t *testing.T) {
 	if r.Pending == nil || r.Pending.Opened != 20 || r.Pending.PeakRSSMiB <= 0 {
 		t.Errorf("pending: %+v", r.Pending)
 	}
-	if len(r.Goals) != 4 {
+	for _, p := range r.Phases {
+		if p.Send.P50 <= 0 || p.Send.P99 < p.Send.P50 {
+			t.Errorf("%s %s: time to send %+v", p.Target, p.Mode, p.Send)
+		}
+	}
+	// ratio, time to send, start, check, CPU, RSS (no level of 64 or more).
+	if len(r.Goals) != 6 {
 		t.Errorf("goals: %+v", r.Goals)
 	}
 }

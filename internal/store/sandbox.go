@@ -64,3 +64,22 @@ func (s *Store) SandboxMessages(ctx context.Context, tenantID string, toHash []b
 	}
 	return out, nil
 }
+
+// SandboxFirstAccepted returns, for each of the verifications ids that has
+// a sandbox message, when the sandbox accepted its first one (the row's
+// created_at, the database's clock). The benchmark reads it for the time
+// from a start request to the provider's accepting the code.
+func (s *Store) SandboxFirstAccepted(ctx context.Context, ids []string) (map[string]time.Time, error) {
+	rows, err := s.pool.Query(ctx, `select verification_id, min(created_at) from sandbox_messages
+		where verification_id = any($1) group by verification_id`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("store: sandbox accepted: %w", err)
+	}
+	out := make(map[string]time.Time, len(ids))
+	var id string
+	var at time.Time
+	if _, err := pgx.ForEachRow(rows, []any{&id, &at}, func() error { out[id] = at; return nil }); err != nil {
+		return nil, fmt.Errorf("store: sandbox accepted: %w", err)
+	}
+	return out, nil
+}
