@@ -57,6 +57,8 @@ type Deps struct {
 	MetricsHandler http.Handler
 	// Prices is the price table of GET /v1/analytics/attempts.
 	Prices config.Prices
+	// Admission bounds the starts and checks in flight (admission.go).
+	Admission Admission
 }
 
 // Server serves the HTTP API.
@@ -94,9 +96,10 @@ func New(d Deps) *Server {
 	}
 
 	v1 := e.Group("/v1", s.authenticate)
-	v1.POST("/verifications", s.start)
+	admit := newAdmitter(d.Admission).admit
+	v1.POST("/verifications", admit, s.start)
 	v1.GET("/verifications/:id", s.get)
-	v1.POST("/verifications/:id/check", s.check)
+	v1.POST("/verifications/:id/check", admit, s.check)
 	v1.POST("/verifications/:id/resend", s.resend)
 	v1.POST("/verifications/:id/cancel", s.cancel)
 	v1.GET("/verifications/:id/evidence", s.evidence)

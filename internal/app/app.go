@@ -223,9 +223,10 @@ func (a *App) Handler() http.Handler {
 	}
 	return api.New(api.Deps{Store: a.Store, Temporal: a.Temporal, Secrets: a.Secrets, Log: a.Log, Webhooks: wh,
 		Policies: a.Config.Policies, Evidence: a.Evidence, Prices: a.Config.Prices,
-		Guard:   guard.New(a.Store, a.Config.Abuse.PolicyFor, a.Log),
-		Fraud:   fraud.New(a.Store, a.Config.Abuse.FraudFor),
-		Metrics: a.Metrics, MetricsHandler: a.MetricsHandler(),
+		Admission: api.Admission{MaxInFlight: a.Config.MaxInFlight, QueueWait: a.Config.QueueWait},
+		Guard:     guard.New(a.Store, a.Config.Abuse.PolicyFor, a.Log),
+		Fraud:     fraud.New(a.Store, a.Config.Abuse.FraudFor),
+		Metrics:   a.Metrics, MetricsHandler: a.MetricsHandler(),
 		Codec: codec.NewServer(a.PayloadKeys, codec.ServerOptions{Token: a.Config.CodecToken, AllowedOrigins: a.Config.CodecOrigins,
 			TrustedNetworks: a.Config.CodecTrustedNetworks})})
 }

@@ -62,9 +62,13 @@ type Stack struct {
 // lines; pass a file, not a terminal). Close stops it all.
 func StartStack(ctx context.Context, log *slog.Logger) (_ *Stack, err error) {
 	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// Admission as in production: VERIFLOW_API_MAX_IN_FLIGHT and
+	// VERIFLOW_API_QUEUE_WAIT (unset: the API's defaults).
+	inFlight, _ := strconv.Atoi(os.Getenv("VERIFLOW_API_MAX_IN_FLIGHT"))
+	queueWait, _ := time.ParseDuration(os.Getenv("VERIFLOW_API_QUEUE_WAIT"))
 	dev, err := devstack.Start(ctx, devstack.Options{
 		DatabaseURL: os.Getenv("DATABASE_URL"), TemporalAddress: os.Getenv("TEMPORAL_ADDRESS"),
-		Config: config.Config{LogLevel: slog.LevelInfo, Abuse: config.Abuse{Tenants: map[string]guard.Policy{Tenant: {Limits: guard.Limits{
+		Config: config.Config{LogLevel: slog.LevelInfo, MaxInFlight: inFlight, QueueWait: queueWait, Abuse: config.Abuse{Tenants: map[string]guard.Policy{Tenant: {Limits: guard.Limits{
 			PerDestination10Min: 1e9, PerDestinationDay: 1e9, PerClientIP10Min: 1e9, PerTenantMinute: 1e9,
 			FailedChecksPerDestinationHour: 1e9, PrefixBurst: 1e9,
 		}}}}},

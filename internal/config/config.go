@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -67,6 +68,12 @@ type Config struct {
 	MetricsAddr string
 	// Prices is the price table of the cost analytics (config file only).
 	Prices Prices
+	// MaxInFlight bounds the starts and checks one API process works on at
+	// once; past it a request waits up to QueueWait for a slot, then gets
+	// 503 with Retry-After (VERIFLOW_API_MAX_IN_FLIGHT, 0: the default 32,
+	// negative: unbounded; VERIFLOW_API_QUEUE_WAIT, default 250ms).
+	MaxInFlight int
+	QueueWait   time.Duration
 }
 
 // FromEnv reads the configuration with getenv (os.Getenv in production).
@@ -120,6 +127,12 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		errs = append(errs, err)
 	}
 	errs = append(errs, c.Policies.Validate()...)
+	if c.MaxInFlight, err = strconv.Atoi(get("VERIFLOW_API_MAX_IN_FLIGHT", "0")); err != nil {
+		errs = append(errs, fmt.Errorf("VERIFLOW_API_MAX_IN_FLIGHT: %w", err))
+	}
+	if c.QueueWait, err = time.ParseDuration(get("VERIFLOW_API_QUEUE_WAIT", "250ms")); err != nil {
+		errs = append(errs, fmt.Errorf("VERIFLOW_API_QUEUE_WAIT: %w", err))
+	}
 	if c.ShutdownTimeout, err = time.ParseDuration(get("VERIFLOW_SHUTDOWN_TIMEOUT", "20s")); err != nil {
 		errs = append(errs, fmt.Errorf("VERIFLOW_SHUTDOWN_TIMEOUT: %w", err))
 	}
