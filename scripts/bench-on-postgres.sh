@@ -14,17 +14,20 @@
 #                           compare on the same empty tables)
 #   TEMPORAL_PORT, PG_PORT  the server's and its PostgreSQL's ports
 #                           (defaults 7298, 55433)
+#   TEMPORAL_PORT_OFFSET    shifts the server's other ports (default 100:
+#                           it runs beside another server on the defaults)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bench=${1:?usage: scripts/bench-on-postgres.sh BENCH_BINARY [FLAGS…]}
 shift
 port=${TEMPORAL_PORT:-7298}
 export PG_PORT=${PG_PORT:-55433}
+export TEMPORAL_PORT_OFFSET=${TEMPORAL_PORT_OFFSET:-100}
 log=.dev/logs/bench-temporal-on-postgres.log
 mkdir -p .dev/logs
 fresh=""
 if [[ ${BENCH_FRESH:-1} == 1 ]]; then
-	fresh=$(mktemp -d "$(pwd)/.dev/temporal-postgres-bench.XXXXXX")
+	fresh=$(mktemp -d -t veriflow-bench-temporal-pg.XXXXXX)
 	export TEMPORAL_PG_STATE=$fresh
 fi
 state=${TEMPORAL_PG_STATE:-$(pwd)/.dev/temporal-postgres}

@@ -95,7 +95,11 @@ func run() error {
 		worker.SetStickyWorkflowCacheSize(*cache)
 	}
 	began := time.Now()
-	fmt.Println("starting Temporal dev server, PostgreSQL and Veriflow…")
+	if addr := os.Getenv("TEMPORAL_ADDRESS"); addr != "" {
+		fmt.Printf("starting PostgreSQL and Veriflow on the Temporal server at %s…\n", addr)
+	} else {
+		fmt.Println("starting Temporal dev server, PostgreSQL and Veriflow…")
+	}
 	s, err := bench.StartStack(ctx, slog.New(slog.NewJSONHandler(lf, nil)))
 	if err != nil {
 		return err
