@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -25,10 +26,16 @@ type Admission struct {
 }
 
 // admitter is Admission at work: a slot per request in flight, and a
-// bounded line of requests waiting for one.
+// bounded line of requests waiting for one. Checks come first: a start is
+// shed at once while half the slots or more hold checks, since checks
+// piling up mean the workflows are behind (a check waits in its workflow
+// for a send still queued), and a new verification would only deepen the
+// backlog its own check then waits in.
 type admitter struct {
 	slots      chan struct{}
 	waiting    chan struct{}
+	checks     atomic.Int64 // checks holding a slot
+	checkHigh  int64
 	wait       time.Duration
 	retryAfter int
 }
@@ -46,29 +53,49 @@ func newAdmitter(a Admission) *admitter {
 	if wait <= 0 {
 		wait = 250 * time.Millisecond
 	}
-	return &admitter{slots: make(chan struct{}, n), waiting: make(chan struct{}, n), wait: wait, retryAfter: max(a.RetryAfter, 1)}
+	return &admitter{slots: make(chan struct{}, n), waiting: make(chan struct{}, n), checkHigh: int64(max(n/2, 1)), wait: wait,
+		retryAfter: max(a.RetryAfter, 1)}
 }
 
-// admit is the middleware of the routes it bounds: it runs the rest of the
-// chain within a slot, waits up to the queue wait for one (at most as many
-// waiters as slots), or answers 503 unavailable with Retry-After.
-func (a *admitter) admit(c *gin.Context) {
+// start and check are the middlewares of the routes they bound (nil: no
+// bound).
+func (a *admitter) start(c *gin.Context) { a.admit(c, false) }
+func (a *admitter) check(c *gin.Context) { a.admit(c, true) }
+
+// admit runs the rest of the chain within a slot, waits up to the queue
+// wait for one (at most as many waiters as slots), or answers 503
+// unavailable with Retry-After. A start is shed at once while the checks
+// hold half the slots.
+func (a *admitter) admit(c *gin.Context, check bool) {
 	if a == nil {
 		c.Next()
+		return
+	}
+	if !check && a.checks.Load() >= a.checkHigh {
+		a.shed(c)
 		return
 	}
 	select {
 	case a.slots <- struct{}{}:
 	default:
 		if !a.await(c) {
-			p := problem(http.StatusServiceUnavailable, CodeUnavailable, "Veriflow is at capacity; retry after the Retry-After header's seconds.")
-			p.RetryAfter = a.retryAfter
-			writeProblem(c, p)
+			a.shed(c)
 			return
 		}
 	}
 	defer func() { <-a.slots }()
+	if check {
+		a.checks.Add(1)
+		defer a.checks.Add(-1)
+	}
 	c.Next()
+}
+
+// shed answers 503 unavailable with Retry-After.
+func (a *admitter) shed(c *gin.Context) {
+	p := problem(http.StatusServiceUnavailable, CodeUnavailable, "Veriflow is at capacity; retry after the Retry-After header's seconds.")
+	p.RetryAfter = a.retryAfter
+	writeProblem(c, p)
 }
 
 // await queues for a slot; it reports whether it got one.

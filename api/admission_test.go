@@ -15,7 +15,7 @@ import (
 func admissionEngine(a Admission, entered chan<- struct{}, release <-chan struct{}) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
-	e.GET("/slow", newAdmitter(a).admit, func(c *gin.Context) {
+	e.GET("/slow", newAdmitter(a).check, func(c *gin.Context) {
 		if entered != nil {
 			entered <- struct{}{}
 		}
@@ -81,5 +81,35 @@ func TestAdmissionUnbounded(t *testing.T) {
 	}
 	if w := serve(admissionEngine(Admission{MaxInFlight: -1}, nil, nil)); w.Code != http.StatusNoContent {
 		t.Fatalf("unbounded: %d", w.Code)
+	}
+}
+
+func TestAdmissionShedsStartsWhileChecksHoldHalfTheSlots(t *testing.T) {
+	gin.SetMode(gin.ReleaseMode)
+	a := newAdmitter(Admission{MaxInFlight: 4, QueueWait: time.Millisecond})
+	entered, release := make(chan struct{}, 4), make(chan struct{})
+	e := gin.New()
+	e.GET("/check", a.check, func(c *gin.Context) { entered <- struct{}{}; <-release; c.Status(http.StatusNoContent) })
+	e.GET("/start", a.start, func(c *gin.Context) { c.Status(http.StatusCreated) })
+	get := func(path string) int {
+		w := httptest.NewRecorder()
+		e.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+		return w.Code
+	}
+	if code := get("/start"); code != http.StatusCreated {
+		t.Fatalf("a start with no checks in flight: %d", code)
+	}
+	var wg sync.WaitGroup
+	for range 2 { // half of the 4 slots
+		wg.Go(func() { get("/check") })
+		<-entered
+	}
+	if code := get("/start"); code != http.StatusServiceUnavailable {
+		t.Errorf("a start while checks hold half the slots: %d, want 503", code)
+	}
+	close(release)
+	wg.Wait()
+	if code := get("/start"); code != http.StatusCreated {
+		t.Errorf("a start once the checks finished: %d", code)
 	}
 }

@@ -96,10 +96,10 @@ func New(d Deps) *Server {
 	}
 
 	v1 := e.Group("/v1", s.authenticate)
-	admit := newAdmitter(d.Admission).admit
-	v1.POST("/verifications", admit, s.start)
+	admit := newAdmitter(d.Admission)
+	v1.POST("/verifications", admit.start, s.start)
 	v1.GET("/verifications/:id", s.get)
-	v1.POST("/verifications/:id/check", admit, s.check)
+	v1.POST("/verifications/:id/check", admit.check, s.check)
 	v1.POST("/verifications/:id/resend", s.resend)
 	v1.POST("/verifications/:id/cancel", s.cancel)
 	v1.GET("/verifications/:id/evidence", s.evidence)
