@@ -50,6 +50,9 @@ FUZZ_FLAGS ?=
 
 # ---- benchmark settings ------------------------------------------------------
 # Extra flags for cmd/veriflow-bench, e.g. BENCH_FLAGS='-levels 8,32 -duration 30s'.
+# BENCH_TEMPORAL=postgres runs it against the Temporal server on PostgreSQL
+# (scripts/bench-on-postgres.sh) instead of the dev server.
+BENCH_TEMPORAL ?=
 BENCH_FLAGS ?=
 # Extra flags for cmd/veriflow-fairness (`make fairness`), e.g. FAIR_FLAGS='-callers 128'.
 FAIR_FLAGS  ?=
@@ -204,9 +207,13 @@ E2E_SHORT_RUN ?= ^(TestSandboxNumbers|TestCheckRightAfterStartIsApproved|TestWro
 e2e-postgres-short: temporal-cli ## a short e2e subset against the Temporal server on a brand-new Postgres (scripts/e2e-on-postgres.sh; builds the server the first time, ~3 min)
 	E2E_FRESH=1 E2E_RUN='$(E2E_SHORT_RUN)' scripts/e2e-on-postgres.sh
 
-bench: temporal-cli ## Veriflow over HTTP vs the bare Temporal shape on one dev server (~3 min): throughput, latency, CPU, ratio; JSON in .dev/bench/
+bench: temporal-cli ## Veriflow over HTTP vs the bare Temporal shape on one dev server (~4 min): throughput, time to send, latency, CPU, ratio; BENCH_TEMPORAL=postgres: on the Temporal server on PostgreSQL; JSON in .dev/bench/
 	@$(GO) build -o $(BIN_DIR)/veriflow-bench ./cmd/veriflow-bench
+ifeq ($(BENCH_TEMPORAL),postgres)
+	@scripts/bench-on-postgres.sh $(BIN_DIR)/veriflow-bench $(BENCH_FLAGS)
+else
 	@$(BIN_DIR)/veriflow-bench $(BENCH_FLAGS)
+endif
 
 fairness: temporal-cli ## tenant B's start-to-send p50/p99 alone, then under tenant A's flood (~3 min); FAIR_FLAGS='-fairness=false -admission 0 -unsent 0' for the baseline; JSON in .dev/fairness/
 	@$(GO) build -o $(BIN_DIR)/veriflow-fairness ./cmd/veriflow-fairness

@@ -64,6 +64,8 @@ type Deps struct {
 	// UnsentStarts bounds each tenant's verifications started but not
 	// sent yet, across replicas (0: no bound).
 	UnsentStarts int
+	// Capacity bounds the starts and checks in flight (admission.go).
+	Capacity Admission
 }
 
 // Server serves the HTTP API.
@@ -101,9 +103,10 @@ func New(d Deps) *Server {
 	}
 
 	v1 := e.Group("/v1", s.authenticate)
-	v1.POST("/verifications", s.start)
+	admit := newAdmitter(d.Capacity)
+	v1.POST("/verifications", admit.start, s.start)
 	v1.GET("/verifications/:id", s.get)
-	v1.POST("/verifications/:id/check", s.check)
+	v1.POST("/verifications/:id/check", admit.check, s.check)
 	v1.POST("/verifications/:id/resend", s.resend)
 	v1.POST("/verifications/:id/cancel", s.cancel)
 	v1.GET("/verifications/:id/evidence", s.evidence)

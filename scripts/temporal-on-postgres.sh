@@ -19,6 +19,10 @@
 # namespace's creation) — or fails after READY_TIMEOUT seconds (default
 # 120) with the last error.
 #
+#   TEMPORAL_PORT_OFFSET=n  shifts the server's other ports (history,
+#                           matching, worker, membership 6933–6939, HTTP
+#                           7243, metrics 8000) by n, so that two servers
+#                           can run on one machine (default 0)
 #   TEMPORAL_PG_STATE=dir   the throwaway Postgres and config directory
 #                           (default .dev/temporal-postgres; a new
 #                           directory means a fresh database)
@@ -104,6 +108,12 @@ sed -e "s|connectAddr: \"127.0.0.1:5432\"|connectAddr: \"$PG_HOST:$PG_PORT\"|" \
 	-e "s|grpcPort: 7233|grpcPort: $TEMPORAL_PORT|" \
 	-e "s|filepath: \"config/dynamicconfig/development-sql.yaml\"|filepath: \"$conf/dynamicconfig/development-sql.yaml\"|" \
 	"$module/config/development-postgres12.yaml" >"$conf/development-postgres12.yaml"
+offset=${TEMPORAL_PORT_OFFSET:-0}
+if ((offset)); then
+	for p in 7234 7235 7239 7243 6933 6934 6935 6939 8000; do
+		sed -i -E "s/(Port: |127\.0\.0\.1:)$p\b/\1$((p + offset))/" "$conf/development-postgres12.yaml"
+	done
+fi
 
 echo "==> Temporal server $VERSION on 127.0.0.1:$TEMPORAL_PORT (Postgres persistence and visibility)"
 "$BIN/temporal-server" --root "$state" --config config --env development-postgres12 --allow-no-auth start &

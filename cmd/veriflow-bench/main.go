@@ -40,7 +40,7 @@ func run() error {
 		fmt.Fprintln(fs.Output(), "usage: veriflow-bench [flags]\n\nMeasures Veriflow against the bare Temporal shape on one dev server (see docs/performance.md).\n\nflags:")
 		fs.PrintDefaults()
 	}
-	levels := fs.String("levels", "32,64", "closed-loop concurrencies (callers in flight), comma-separated")
+	levels := fs.String("levels", "32,64,128", "closed-loop concurrencies (callers in flight), comma-separated")
 	duration := fs.Duration("duration", 15*time.Second, "measured window of each phase")
 	warmup := fs.Duration("warmup", 6*time.Second, "unmeasured warm-up")
 	thinkTime := fs.Duration("think", time.Second, "wait between start and check: the person reading the code, which the sandbox delivers first (the report's early-checks column says how often it did not)")
@@ -95,7 +95,11 @@ func run() error {
 		worker.SetStickyWorkflowCacheSize(*cache)
 	}
 	began := time.Now()
-	fmt.Println("starting Temporal dev server, PostgreSQL and Veriflow…")
+	if addr := os.Getenv("TEMPORAL_ADDRESS"); addr != "" {
+		fmt.Printf("starting PostgreSQL and Veriflow on the Temporal server at %s…\n", addr)
+	} else {
+		fmt.Println("starting Temporal dev server, PostgreSQL and Veriflow…")
+	}
 	s, err := bench.StartStack(ctx, slog.New(slog.NewJSONHandler(lf, nil)))
 	if err != nil {
 		return err

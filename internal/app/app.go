@@ -231,6 +231,7 @@ func (a *App) Handler() http.Handler {
 		Fraud:   fraud.New(a.Store, a.Config.Abuse.FraudFor),
 		Metrics: a.Metrics, MetricsHandler: a.MetricsHandler(), Admission: a.Admission,
 		UnsentStarts: a.Config.TenantUnsentStarts,
+		Capacity:     api.Admission{MaxInFlight: a.Config.MaxInFlight, QueueWait: a.Config.QueueWait},
 		Codec: codec.NewServer(a.PayloadKeys, codec.ServerOptions{Token: a.Config.CodecToken, AllowedOrigins: a.Config.CodecOrigins,
 			TrustedNetworks: a.Config.CodecTrustedNetworks})})
 }

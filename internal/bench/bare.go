@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -48,13 +49,18 @@ func bareWorkflowFn(ctx workflow.Context, id string) (string, error) {
 	return "approved", nil
 }
 
-// bareActivities holds the client the send uses to signal its receipt.
-type bareActivities struct{ c client.Client }
+// bareActivities holds the client the send uses to signal its receipt,
+// and when each send ran (the bare "provider" accepting the message).
+type bareActivities struct {
+	c        client.Client
+	accepted sync.Map // workflow id → time.Time
+}
 
 // send stands for a provider call that reports delivery: it signals the
 // workflow's receipt before returning, as the sandbox does.
 func (a *bareActivities) send(ctx context.Context, id string) (string, error) {
 	info := activity.GetInfo(ctx)
+	a.accepted.LoadOrStore(info.WorkflowExecution.ID, time.Now())
 	if err := a.c.SignalWorkflow(ctx, info.WorkflowExecution.ID, "", bareReceipt, "delivered"); err != nil {
 		return "", fmt.Errorf("receipt: %w", err)
 	}
@@ -62,18 +68,27 @@ func (a *bareActivities) send(ctx context.Context, id string) (string, error) {
 }
 
 // RegisterBare registers the bare workflow and its activity on w; c is the
-// client the activity signals with.
-func RegisterBare(w sdkworker.Registry, c client.Client) {
+// client the activity signals with. The returned function says when the
+// send of a workflow ran, once (it forgets it).
+func RegisterBare(w sdkworker.Registry, c client.Client) (accepted func(workflowID string) (time.Time, bool)) {
 	w.RegisterWorkflowWithOptions(bareWorkflowFn, workflow.RegisterOptions{Name: bareWorkflow})
 	a := &bareActivities{c: c}
 	w.RegisterActivityWithOptions(a.send, activity.RegisterOptions{Name: bareSend})
+	return func(id string) (time.Time, bool) {
+		v, ok := a.accepted.LoadAndDelete(id)
+		if !ok {
+			return time.Time{}, false
+		}
+		return v.(time.Time), true
+	}
 }
 
 // bareTarget drives the bare shape through the Temporal client directly.
 type bareTarget struct {
-	c    client.Client
-	seq  func() string
-	wait time.Duration
+	c        client.Client
+	seq      func() string
+	wait     time.Duration
+	accepted func(workflowID string) (time.Time, bool)
 }
 
 func (b *bareTarget) Name() string { return "bare" }
@@ -86,7 +101,7 @@ func (b *bareTarget) Verify(ctx context.Context) (Sample, error) {
 	if err != nil {
 		return Sample{}, fmt.Errorf("start: %w", err)
 	}
-	s := Sample{Start: time.Since(t0), ID: id}
+	s := Sample{Start: time.Since(t0), ID: id, Began: t0}
 	if err := think(ctx, b.wait); err != nil {
 		return s, err
 	}
@@ -102,6 +117,9 @@ func (b *bareTarget) Verify(ctx context.Context) (Sample, error) {
 		return s, fmt.Errorf("check: %w", err)
 	}
 	s.Check = time.Since(t1)
+	if at, ok := b.accepted(id); ok {
+		s.Send = at.Sub(t0)
+	}
 	if out != "approved" {
 		return s, errors.New("check: not approved")
 	}

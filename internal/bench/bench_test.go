@@ -63,7 +63,39 @@ func TestSmoke(t *testing.T) {
 	if r.Pending == nil || r.Pending.Opened != 20 || r.Pending.PeakRSSMiB <= 0 {
 		t.Errorf("pending: %+v", r.Pending)
 	}
-	if len(r.Goals) != 4 {
+	for _, p := range r.Phases {
+		if p.Send.P50 <= 0 || p.Send.P99 < p.Send.P50 {
+			t.Errorf("%s %s: time to send %+v", p.Target, p.Mode, p.Send)
+		}
+	}
+	// ratio, time to send, start, check, CPU, RSS (no level of 64 or more).
+	if len(r.Goals) != 6 {
 		t.Errorf("goals: %+v", r.Goals)
+	}
+}
+
+// TestGoalsJudgeOverload: the 64- and 128-caller levels are judged against
+// Veriflow's own peak, and the CPU against the bare shape's open loop.
+func TestGoalsJudgeOverload(t *testing.T) {
+	r := &Report{BareMax: 20, VeriflowMax: 20, Ratio: 1, Phases: []Phase{
+		{Target: "veriflow", Mode: "closed", Concurrency: 32, PerSec: 20},
+		{Target: "veriflow", Mode: "closed", Concurrency: 64, PerSec: 19.5},
+		{Target: "veriflow", Mode: "closed", Concurrency: 128, PerSec: 18},
+	}}
+	open := Phase{Approved: 10, OfferedPerSec: 10, Send: Latency{P99: 40}, Start: Latency{P99: 50}, Check: Latency{P99: 90}, CPU: CPU{Machine: 0.05}}
+	bare := Phase{Approved: 10, CPU: CPU{Machine: 0.04}}
+	met := map[string]bool{}
+	for _, g := range goals(r, open, bare) {
+		met[g.Name] = g.Met
+	}
+	want := map[string]bool{
+		"peak throughput vs bare": true, "64 callers vs own peak": true, "128 callers vs own peak": false,
+		"time to send p99 at half bare sat.": true, "start p99 at half bare saturation": true,
+		"check p99 at half bare saturation": true, "CPU-s/verification vs bare (open)": false,
+	}
+	for name, w := range want {
+		if got, ok := met[name]; !ok || got != w {
+			t.Errorf("goal %q: met=%v (present %v), want %v", name, got, ok, w)
+		}
 	}
 }

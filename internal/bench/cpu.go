@@ -30,11 +30,16 @@ func (a cpuTimes) add(b cpuTimes) cpuTimes {
 	return cpuTimes{Machine: a.Machine + b.Machine, Bench: a.Bench + b.Bench, Temporal: a.Temporal + b.Temporal, Postgres: a.Postgres + b.Postgres}
 }
 
-// readCPU reads CPU times from /proc; a missing process counts zero.
-func readCPU(temporalPID, postgresPID int) cpuTimes {
+// readCPU reads CPU times of s's processes from /proc; a missing process
+// counts zero.
+func readCPU(s *Stack) cpuTimes {
+	temporalPID, postgresPID := s.TemporalPID, s.PostgresPID
 	t := cpuTimes{Machine: machineCPU(), Bench: processCPU("self")}
 	if temporalPID > 0 {
 		t.Temporal = processCPU(strconv.Itoa(temporalPID))
+	}
+	if s.TemporalDBPID > 0 {
+		t.Temporal += treeCPU(s.TemporalDBPID)
 	}
 	if postgresPID > 0 {
 		t.Postgres = treeCPU(postgresPID)

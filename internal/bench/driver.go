@@ -13,6 +13,13 @@ import (
 type Sample struct {
 	ID           string
 	Start, Check time.Duration
+	// Began is when the caller sent the start request; Send is the time
+	// from then to the provider's accepting the code (0: not known yet).
+	Began time.Time
+	Send  time.Duration
+	// Shed counts the answers 429/503 with Retry-After that the caller
+	// honoured (waited, then asked again) during this verification.
+	Shed int
 }
 
 // Target runs one verification, start to approval.
@@ -50,11 +57,13 @@ type outcome struct {
 	firstErr []string
 	deadline time.Time
 	late     int // finished after the measured window
+	shed     int // 429/503 answers honoured (Retry-After), in every verification
 }
 
 func (o *outcome) add(s Sample, err error, end time.Time) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	o.shed += s.Shed
 	switch {
 	case err != nil:
 		o.errors++

@@ -58,7 +58,7 @@ func Run(ctx context.Context, s *Stack, o Options) (*Report, error) {
 	r.Options.Levels, r.Options.DurationSec, r.Options.ThinkMs, r.Options.LatencyFraction =
 		o.Levels, o.Duration.Seconds(), float64(o.Think.Milliseconds()), o.LatencyFraction
 	vf := newVeriflowTarget(s, o.Think)
-	bare := &bareTarget{c: s.Bare, seq: sequence(strconv.FormatInt(time.Now().UnixNano(), 36)), wait: o.Think}
+	bare := &bareTarget{c: s.Bare, seq: sequence(strconv.FormatInt(time.Now().UnixNano(), 36)), wait: o.Think, accepted: s.bareAccepted}
 
 	if o.Warmup > 0 && len(o.Levels) > 0 {
 		fmt.Fprintf(progress, "warm-up %s…\n", o.Warmup)
@@ -72,21 +72,21 @@ func Run(ctx context.Context, s *Stack, o Options) (*Report, error) {
 	// closed loop's CPU is read when its window ends, before the callers
 	// still in flight drain.
 	once := func(t Target, mode string, conc int, rate float64, d time.Duration) slice {
-		before := readCPU(s.TemporalPID, s.PostgresPID)
+		before := readCPU(s)
 		t0 := time.Now()
 		if mode == "open" {
 			out := openLoop(ctx, t, rate, d)
-			return slice{out: out, cpu: readCPU(s.TemporalPID, s.PostgresPID).sub(before), elapsed: time.Since(t0)}
+			return slice{out: out, cpu: readCPU(s).sub(before), elapsed: time.Since(t0)}
 		}
 		at := make(chan cpuTimes, 1)
-		timer := time.AfterFunc(d, func() { at <- readCPU(s.TemporalPID, s.PostgresPID) })
+		timer := time.AfterFunc(d, func() { at <- readCPU(s) })
 		defer timer.Stop()
 		out := closedLoop(ctx, t, conc, d)
 		select {
 		case after := <-at:
 			return slice{out: out, cpu: after.sub(before), elapsed: d}
 		default:
-			return slice{out: out, cpu: readCPU(s.TemporalPID, s.PostgresPID).sub(before), elapsed: time.Since(t0)}
+			return slice{out: out, cpu: readCPU(s).sub(before), elapsed: time.Since(t0)}
 		}
 	}
 	// measure runs every target in turn, slices times, each slice a share
@@ -100,6 +100,11 @@ func Run(ctx context.Context, s *Stack, o Options) (*Report, error) {
 		}
 		phases := make([]Phase, len(targets))
 		for i, t := range targets {
+			if t == Target(vf) && acc[i].out != nil {
+				if err := sandboxSends(ctx, s, acc[i].out.samples); err != nil {
+					fmt.Fprintf(progress, "time to send not read: %v\n", err)
+				}
+			}
 			p := summarize(t.Name(), mode, conc, rate, acc[i].elapsed, acc[i].out, acc[i].cpu)
 			if t == Target(vf) && len(acc[i].out.samples) > 0 {
 				if share, err := earlyChecks(ctx, s, acc[i].out.samples); err == nil {
@@ -110,8 +115,8 @@ func Run(ctx context.Context, s *Stack, o Options) (*Report, error) {
 			if p.EarlyChecks != nil {
 				early = fmt.Sprintf("  early checks %.0f%%", 100**p.EarlyChecks)
 			}
-			fmt.Fprintf(progress, "%-8s %-6s conc=%-3d offered=%5.1f/s → %6.1f approved/s  start p99 %6.1f ms  check p99 %6.1f ms  cpu %.3f s/verification%s  %s\n",
-				p.Target, p.Mode, p.Concurrency, p.OfferedPerSec, p.PerSec, p.Start.P99, p.Check.P99, p.CPU.Machine, early, acc[i].out.errorSummary())
+			fmt.Fprintf(progress, "%-8s %-6s conc=%-3d offered=%5.1f/s → %6.1f approved/s  start p99 %6.1f ms  send p99 %6.1f ms  check p99 %6.1f ms  shed %d  cpu %.3f s/verification%s  %s\n",
+				p.Target, p.Mode, p.Concurrency, p.OfferedPerSec, p.PerSec, p.Start.P99, p.Send.P99, p.Check.P99, p.Shed, p.CPU.Machine, early, acc[i].out.errorSummary())
 			phases[i] = p
 		}
 		return phases
@@ -134,12 +139,14 @@ func Run(ctx context.Context, s *Stack, o Options) (*Report, error) {
 	if r.BareMax > 0 {
 		r.Ratio = r.VeriflowMax / r.BareMax
 	}
-	var latency Phase
+	var latency, bareOpen Phase
 	if rate := r.BareMax * o.LatencyFraction; rate > 0 {
 		for _, p := range measure(both, "open", 0, rate, 1) {
 			r.Phases = append(r.Phases, p)
 			if p.Target == "veriflow" {
 				latency = p
+			} else {
+				bareOpen = p
 			}
 		}
 	}
@@ -167,7 +174,7 @@ func Run(ctx context.Context, s *Stack, o Options) (*Report, error) {
 		}
 		r.Pending = pend
 	}
-	r.Goals = goals(r, latency)
+	r.Goals = goals(r, latency, bareOpen)
 	return r, nil
 }
 
@@ -187,10 +194,18 @@ func summarize(target, mode string, conc int, rate float64, elapsed time.Duratio
 	p.PerSec = float64(p.Approved) / p.Seconds
 	starts := make([]time.Duration, len(o.samples))
 	checks := make([]time.Duration, len(o.samples))
+	var sends []time.Duration
 	for i, s := range o.samples {
 		starts[i], checks[i] = s.Start, s.Check
+		if s.Send > 0 {
+			sends = append(sends, s.Send)
+		}
 	}
 	p.Start, p.Check = percentiles(starts), percentiles(checks)
+	if len(sends) > 0 {
+		p.Send = percentiles(sends)
+	}
+	p.Shed = o.shed
 	n := float64(p.Approved)
 	p.CPU = CPU{Machine: used.Machine / n, Bench: used.Bench / n, Temporal: used.Temporal / n, Postgres: used.Postgres / n}
 	p.lastID = o.samples[len(o.samples)-1].ID
@@ -230,6 +245,30 @@ func earlyChecks(ctx context.Context, s *Stack, samples []Sample) (float64, erro
 	return float64(early) / float64(n), nil
 }
 
+// sandboxSends fills in the time to send of Veriflow's samples: from the
+// start request to the sandbox's storing the message (its created_at, on
+// the database's clock — the same machine's).
+func sandboxSends(ctx context.Context, s *Stack, samples []Sample) error {
+	const batch = 5000
+	for from := 0; from < len(samples); from += batch {
+		part := samples[from:min(from+batch, len(samples))]
+		ids := make([]string, len(part))
+		for i, x := range part {
+			ids[i] = x.ID
+		}
+		at, err := s.store.SandboxFirstAccepted(ctx, ids)
+		if err != nil {
+			return err
+		}
+		for i := range part {
+			if t, ok := at[part[i].ID]; ok {
+				part[i].Send = t.Sub(part[i].Began)
+			}
+		}
+	}
+	return nil
+}
+
 // slice is what one slice of load measured.
 type slice struct {
 	out     *outcome
@@ -243,7 +282,7 @@ func (a slice) merge(b slice) slice {
 		return b
 	}
 	out := &outcome{samples: append(a.out.samples, b.out.samples...), errors: a.out.errors + b.out.errors,
-		firstErr: append(a.out.firstErr, b.out.firstErr...), late: a.out.late + b.out.late}
+		firstErr: append(a.out.firstErr, b.out.firstErr...), late: a.out.late + b.out.late, shed: a.out.shed + b.out.shed}
 	if len(out.firstErr) > 3 {
 		out.firstErr = out.firstErr[:3]
 	}

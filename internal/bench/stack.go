@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
@@ -45,20 +47,28 @@ type Stack struct {
 	// TemporalPID and PostgresPID are the servers' processes when this run
 	// started them (0 otherwise), for CPU accounting.
 	TemporalPID, PostgresPID int
+	// TemporalDBPID is the postmaster of the Temporal server's own
+	// PostgreSQL (the production topology), counted with Temporal.
+	TemporalDBPID int
 
-	store      *store.Store
-	dev        *devstack.Stack
-	bareWorker sdkworker.Worker
-	log        *slog.Logger
+	store        *store.Store
+	dev          *devstack.Stack
+	bareWorker   sdkworker.Worker
+	bareAccepted func(workflowID string) (time.Time, bool)
+	log          *slog.Logger
 }
 
 // StartStack starts everything. Veriflow logs go to log (production JSON
 // lines; pass a file, not a terminal). Close stops it all.
 func StartStack(ctx context.Context, log *slog.Logger) (_ *Stack, err error) {
 	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// Admission as in production: VERIFLOW_API_MAX_IN_FLIGHT and
+	// VERIFLOW_API_QUEUE_WAIT (unset: the API's defaults).
+	inFlight, _ := strconv.Atoi(os.Getenv("VERIFLOW_API_MAX_IN_FLIGHT"))
+	queueWait, _ := time.ParseDuration(os.Getenv("VERIFLOW_API_QUEUE_WAIT"))
 	dev, err := devstack.Start(ctx, devstack.Options{
 		DatabaseURL: os.Getenv("DATABASE_URL"), TemporalAddress: os.Getenv("TEMPORAL_ADDRESS"),
-		Config: config.Config{LogLevel: slog.LevelInfo, Abuse: config.Abuse{Tenants: map[string]guard.Policy{Tenant: {Limits: guard.Limits{
+		Config: config.Config{LogLevel: slog.LevelInfo, MaxInFlight: inFlight, QueueWait: queueWait, Abuse: config.Abuse{Tenants: map[string]guard.Policy{Tenant: {Limits: guard.Limits{
 			PerDestination10Min: 1e9, PerDestinationDay: 1e9, PerClientIP10Min: 1e9, PerTenantMinute: 1e9,
 			FailedChecksPerDestinationHour: 1e9, PrefixBurst: 1e9,
 		}}}}},
@@ -74,6 +84,13 @@ func StartStack(ctx context.Context, log *slog.Logger) (_ *Stack, err error) {
 			s.Close()
 		}
 	}()
+	// An external Temporal server (TEMPORAL_ADDRESS) is accounted for when
+	// its process, and its database's postmaster, are named
+	// (scripts/bench-on-postgres.sh does).
+	if s.TemporalPID == 0 {
+		s.TemporalPID, _ = strconv.Atoi(os.Getenv("VERIFLOW_BENCH_TEMPORAL_PID"))
+		s.TemporalDBPID, _ = strconv.Atoi(os.Getenv("VERIFLOW_BENCH_TEMPORAL_DB_PID"))
+	}
 	if s.APIKey, err = dev.CreateKey(ctx, Tenant, contract.ModeTest); err != nil {
 		return nil, err
 	}
@@ -84,7 +101,7 @@ func StartStack(ctx context.Context, log *slog.Logger) (_ *Stack, err error) {
 		return nil, fmt.Errorf("bare client: %w", err)
 	}
 	w := sdkworker.New(s.Bare, BareTaskQueue, sdkworker.Options{})
-	RegisterBare(w, s.Bare)
+	s.bareAccepted = RegisterBare(w, s.Bare)
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("bare worker: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/veriflow/veriflow/internal/otp"
@@ -61,10 +62,11 @@ func (v *veriflowTarget) Verify(ctx context.Context) (Sample, error) {
 	}
 	t0 := time.Now()
 	var started verificationView
-	if err := v.post(ctx, "/v1/verifications", body, http.StatusCreated, &started); err != nil {
+	shed, err := v.post(ctx, "/v1/verifications", body, http.StatusCreated, &started)
+	if err != nil {
 		return Sample{}, fmt.Errorf("start: %w", err)
 	}
-	s := Sample{Start: time.Since(t0), ID: started.ID}
+	s := Sample{Start: time.Since(t0), ID: started.ID, Began: t0, Shed: shed}
 	if v.pending {
 		return s, nil
 	}
@@ -74,7 +76,9 @@ func (v *veriflowTarget) Verify(ctx context.Context) (Sample, error) {
 	code := v.secrets.Code(started.ID, 0, "", 6)
 	t1 := time.Now()
 	var checked verificationView
-	if err := v.post(ctx, "/v1/verifications/"+started.ID+"/check", []byte(`{"code":"`+code+`"}`), http.StatusOK, &checked); err != nil {
+	shed, err = v.post(ctx, "/v1/verifications/"+started.ID+"/check", []byte(`{"code":"`+code+`"}`), http.StatusOK, &checked)
+	s.Shed += shed
+	if err != nil {
 		return s, fmt.Errorf("check: %w", err)
 	}
 	s.Check = time.Since(t1)
@@ -84,24 +88,51 @@ func (v *veriflowTarget) Verify(ctx context.Context) (Sample, error) {
 	return s, nil
 }
 
-func (v *veriflowTarget) post(ctx context.Context, path string, body []byte, want int, out any) error {
+// maxShed bounds how many times one request is asked again after a 429 or
+// 503 with Retry-After.
+const maxShed = 30
+
+// post sends body to path and decodes the answer into out. An answer 429
+// or 503 with Retry-After (the API shedding load) is honoured: the caller
+// waits that long and asks again, as a well-behaved backend would; shed
+// says how many times. No Idempotency-Key is sent (none was before, and
+// its lookup would change the measured work): a shed request did no work,
+// and a start answered 503 by the use case deleted its row.
+func (v *veriflowTarget) post(ctx context.Context, path string, body []byte, want int, out any) (shed int, err error) {
+	for {
+		status, after, err := v.postOnce(ctx, path, body, want, out)
+		if err == nil || after <= 0 || shed >= maxShed || (status != http.StatusTooManyRequests && status != http.StatusServiceUnavailable) {
+			return shed, err
+		}
+		shed++
+		if err := think(ctx, after); err != nil {
+			return shed, err
+		}
+	}
+}
+
+// postOnce is one try of post; after is the answer's Retry-After (0: none).
+func (v *veriflowTarget) postOnce(ctx context.Context, path string, body []byte, want int, out any) (status int, after time.Duration, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, v.url+path, bytes.NewReader(body))
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	req.Header.Set("Authorization", "Bearer "+v.key)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := v.http.Do(req)
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return err
+		return resp.StatusCode, 0, err
 	}
 	if resp.StatusCode != want {
-		return fmt.Errorf("HTTP %d: %.200s", resp.StatusCode, b)
+		if sec, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && sec >= 0 {
+			after = max(time.Duration(sec)*time.Second, 50*time.Millisecond)
+		}
+		return resp.StatusCode, after, fmt.Errorf("HTTP %d: %.200s", resp.StatusCode, b)
 	}
-	return json.Unmarshal(b, out)
+	return resp.StatusCode, 0, json.Unmarshal(b, out)
 }

@@ -77,6 +77,12 @@ type Config struct {
 	// excess is answered 429 with Retry-After
 	// (VERIFLOW_TENANT_UNSENT_STARTS; 0: no bound).
 	TenantUnsentStarts int
+	// MaxInFlight bounds the starts and checks one API process works on at
+	// once; past it a request waits up to QueueWait for a slot, then gets
+	// 503 with Retry-After (VERIFLOW_API_MAX_IN_FLIGHT, 0: the default 32,
+	// negative: unbounded; VERIFLOW_API_QUEUE_WAIT, default 250ms).
+	MaxInFlight int
+	QueueWait   time.Duration
 }
 
 // FromEnv reads the configuration with getenv (os.Getenv in production).
@@ -130,6 +136,12 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		errs = append(errs, err)
 	}
 	errs = append(errs, c.Policies.Validate()...)
+	if c.MaxInFlight, err = strconv.Atoi(get("VERIFLOW_API_MAX_IN_FLIGHT", "0")); err != nil {
+		errs = append(errs, fmt.Errorf("VERIFLOW_API_MAX_IN_FLIGHT: %w", err))
+	}
+	if c.QueueWait, err = time.ParseDuration(get("VERIFLOW_API_QUEUE_WAIT", "250ms")); err != nil {
+		errs = append(errs, fmt.Errorf("VERIFLOW_API_QUEUE_WAIT: %w", err))
+	}
 	if c.ShutdownTimeout, err = time.ParseDuration(get("VERIFLOW_SHUTDOWN_TIMEOUT", "20s")); err != nil {
 		errs = append(errs, fmt.Errorf("VERIFLOW_SHUTDOWN_TIMEOUT: %w", err))
 	}

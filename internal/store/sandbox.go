@@ -70,22 +70,29 @@ func (s *Store) SandboxMessages(ctx context.Context, tenantID string, toHash []b
 // stored (the database's clock): the moment the sandbox "provider" accepted
 // it. The fairness run measures start-to-send with it.
 func (s *Store) SandboxFirstSends(ctx context.Context, tenantID string, since time.Time) (map[string]time.Time, error) {
+	return s.firstSandboxSends(ctx, `tenant_id = $1 and created_at >= $2`, tenantID, since)
+}
+
+// SandboxFirstAccepted returns, for each of the verifications ids that has
+// a sandbox message, when the sandbox accepted its first one (the row's
+// created_at, the database's clock). The benchmark reads it for the time
+// from a start request to the provider's accepting the code.
+func (s *Store) SandboxFirstAccepted(ctx context.Context, ids []string) (map[string]time.Time, error) {
+	return s.firstSandboxSends(ctx, `verification_id = any($1)`, ids)
+}
+
+// firstSandboxSends maps each verification with sandbox messages matching
+// where to its first message's created_at.
+func (s *Store) firstSandboxSends(ctx context.Context, where string, args ...any) (map[string]time.Time, error) {
 	rows, err := s.pool.Query(ctx, `select verification_id, min(created_at) from sandbox_messages
-		where tenant_id = $1 and created_at >= $2 group by verification_id`, tenantID, since)
+		where `+where+` group by verification_id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: sandbox first sends: %w", err)
 	}
-	defer rows.Close()
 	out := map[string]time.Time{}
-	for rows.Next() {
-		var id string
-		var at time.Time
-		if err := rows.Scan(&id, &at); err != nil {
-			return nil, fmt.Errorf("store: sandbox first sends: %w", err)
-		}
-		out[id] = at
-	}
-	if err := rows.Err(); err != nil {
+	var id string
+	var at time.Time
+	if _, err := pgx.ForEachRow(rows, []any{&id, &at}, func() error { out[id] = at; return nil }); err != nil {
 		return nil, fmt.Errorf("store: sandbox first sends: %w", err)
 	}
 	return out, nil
