@@ -77,9 +77,9 @@ func TestProviderRoutingFallbacks(t *testing.T) {
 
 func TestRoutingErrors(t *testing.T) {
 	for name, e := range map[string]map[string]string{
-		"unknown provider": {"VERIFLOW_CHANNEL_SMS": "pigeon"},
-		"cannot serve":     {"VERIFLOW_CHANNEL_EMAIL": "twilio"},
-		"meta for sms":     {"VERIFLOW_CHANNEL_SMS": "meta"},
+		"unknown provider":  {"VERIFLOW_CHANNEL_SMS": "pigeon"},
+		"cannot serve":      {"VERIFLOW_CHANNEL_EMAIL": "twilio"},
+		"meta for sms":      {"VERIFLOW_CHANNEL_SMS": "meta"},
 		"list, one unknown": {"VERIFLOW_CHANNEL_WHATSAPP": "meta,pigeon"},
 		"list, one cannot":  {"VERIFLOW_CHANNEL_SMS": "twilio,meta"},
 		"list, twice":       {"VERIFLOW_CHANNEL_WHATSAPP": "meta,meta"},
@@ -87,8 +87,8 @@ func TestRoutingErrors(t *testing.T) {
 		"breaker failures":  {"VERIFLOW_BREAKER_FAILURES": "0"},
 		"breaker cooldown":  {"VERIFLOW_BREAKER_COOLDOWN": "soon"},
 		"negative rate":     {"VERIFLOW_PROVIDER_RATE_META": "-1"},
-		"bad smtp port":    {"SMTP_PORT": "smtp"},
-		"missing file":     {"VERIFLOW_CONFIG_FILE": "/nonexistent/veriflow.json"},
+		"bad smtp port":     {"SMTP_PORT": "smtp"},
+		"missing file":      {"VERIFLOW_CONFIG_FILE": "/nonexistent/veriflow.json"},
 	} {
 		if _, err := FromEnv(env(e)); err == nil {
 			t.Errorf("%s: accepted", name)

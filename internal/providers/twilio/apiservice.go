@@ -51,7 +51,7 @@ type callTransport struct {
 	status int
 	// retryAfter is the last answer's Retry-After.
 	retryAfter time.Duration
-	bodies []io.Closer
+	bodies     []io.Closer
 }
 
 // closeBodies closes every answer body once twilio-go is done with them:
