@@ -37,9 +37,14 @@ type Failover struct {
 // default.
 func DefaultProviderRates() map[string]int { return map[string]int{"meta": 80} }
 
-func failoverFromEnv(get func(string) string, plugins []providers.Plugin) (Failover, error) {
-	f := Failover{BreakerFailures: 5, BreakerWindow: 30 * time.Second, BreakerCooldown: 30 * time.Second,
+// DefaultFailover is the failover configuration with no variable set.
+func DefaultFailover() Failover {
+	return Failover{BreakerFailures: 5, BreakerWindow: 30 * time.Second, BreakerCooldown: 30 * time.Second,
 		CallTimeout: 10 * time.Second, Rates: DefaultProviderRates()}
+}
+
+func failoverFromEnv(get func(string) string, plugins []providers.Plugin) (Failover, error) {
+	f := DefaultFailover()
 	var errs []error
 	if v := get("VERIFLOW_BREAKER_FAILURES"); v != "" {
 		n, err := strconv.Atoi(v)
