@@ -43,9 +43,10 @@ type Circuits interface {
 	CircuitFailure(ctx context.Context, provider string, p store.CircuitPolicy) (store.CircuitState, bool, error)
 }
 
-// RateLimiter spends atomic Postgres rate limits (store.Store).
+// RateLimiter spaces each provider's sends under its rate cap, shared by
+// replicas through Postgres (store.Store).
 type RateLimiter interface {
-	Hit(ctx context.Context, hits []store.LimitHit) (store.LimitResult, error)
+	ReserveSend(ctx context.Context, provider, key string, interval, maxQueue time.Duration) (store.SendSlot, error)
 }
 
 // Error types of SendCode's retryable refusals (Temporal retries them,
@@ -59,9 +60,6 @@ const (
 	// next provider.
 	ErrTypeProviderTransient = "ProviderTransient"
 )
-
-// rateScope names a provider's rate-cap counter in store.Hit.
-func rateScope(provider string) string { return "provider.rate:" + provider }
 
 // order returns the route's providers in the order this send tries them:
 // a retry whose previous call went to one of them (the ledger row is
@@ -106,10 +104,16 @@ func (a *Activities) pick(ctx context.Context, cands []providers.Provider) (prov
 	return nil, temporal.NewNonRetryableApplicationError(msg, contract.ErrTypeDeliveryFailed, nil, contract.ReasonProviderUnavailable)
 }
 
-// throttle spends one unit of p's rate cap; when the cap is spent it
-// returns a retryable ErrTypeProviderThrottled error whose NextRetryDelay
-// is the wait until there is room, so a burst queues instead of drawing
-// the provider's 429s.
+// maxRateQueue is how far ahead a send may reserve its slot under a rate
+// cap and wait for it in the activity; a longer queue returns the send to
+// Temporal with NextRetryDelay instead of holding a worker slot.
+const maxRateQueue = time.Second
+
+// throttle takes p's next send slot under its rate cap (sends spaced
+// 1/rate apart, shared by replicas through Postgres) and waits for it; when
+// the queue is longer than a second it returns a retryable
+// ErrTypeProviderThrottled error whose NextRetryDelay is the wait, so a
+// burst queues instead of drawing the provider's 429s.
 func (a *Activities) throttle(ctx context.Context, p providers.Provider) error {
 	f := a.Failover
 	if f == nil || f.Limiter == nil || f.Rates[p.Name()] <= 0 {
@@ -119,17 +123,27 @@ func (a *Activities) throttle(ctx context.Context, p providers.Provider) error {
 	if k, ok := p.(providers.RateKeyer); ok && k.RateKey() != "" {
 		key = k.RateKey()
 	}
-	res, err := f.Limiter.Hit(ctx, []store.LimitHit{{Scope: rateScope(p.Name()), Key: key, Window: time.Second, Max: f.Rates[p.Name()]}})
+	slot, err := f.Limiter.ReserveSend(ctx, p.Name(), key, time.Second/time.Duration(f.Rates[p.Name()]), maxRateQueue)
 	if err != nil {
 		a.Log.WarnContext(ctx, "provider rate cap unreadable; sending anyway", "provider", p.Name(), "error", err)
 		return nil
 	}
-	if res.Allowed {
+	if !slot.Reserved {
+		a.Metrics.ObserveProviderCall(p.Name(), "throttled")
+		return temporal.NewApplicationErrorWithOptions("provider send rate cap reached: queued", ErrTypeProviderThrottled,
+			temporal.ApplicationErrorOptions{NextRetryDelay: slot.RetryAfter})
+	}
+	if slot.Delay <= 0 {
 		return nil
 	}
-	a.Metrics.ObserveProviderCall(p.Name(), "throttled")
-	return temporal.NewApplicationErrorWithOptions("provider send rate cap reached: queued", ErrTypeProviderThrottled,
-		temporal.ApplicationErrorOptions{NextRetryDelay: max(res.RetryAfter, time.Millisecond)})
+	t := time.NewTimer(slot.Delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("wait for the provider's send slot: %w", context.Cause(ctx))
+	}
 }
 
 // call makes the provider call, bounded by the call timeout, and records

@@ -169,3 +169,39 @@ func (s *Store) LookupSend(ctx context.Context, key string) (SendClaim, bool, er
 	}
 	return c, true, nil
 }
+
+// SendSlot is what ReserveSend gave a send.
+type SendSlot struct {
+	// Reserved: the send has a slot Delay from now; send then.
+	Reserved bool
+	Delay    time.Duration
+	// RetryAfter is, when not Reserved (the queue is longer than
+	// maxQueue), how long until a slot within maxQueue may be free.
+	RetryAfter time.Duration
+}
+
+// ReserveSend spaces the sends of provider and key (a sender) interval
+// apart (GCRA: the row keeps the theoretical arrival time of the next
+// send): it reserves the next free slot if it starts within maxQueue, in
+// one atomic statement, so replicas share the cap.
+func (s *Store) ReserveSend(ctx context.Context, provider, key string, interval, maxQueue time.Duration) (SendSlot, error) {
+	var delay float64
+	err := s.pool.QueryRow(ctx, `insert into provider_rates as r (provider, key, tat)
+		values ($1, $2, now() + make_interval(secs => $3))
+		on conflict (provider, key) do update set tat = greatest(r.tat, now()) + make_interval(secs => $3)
+			where r.tat - now() <= make_interval(secs => $4)
+		returning greatest(extract(epoch from r.tat - now()) - $3, 0)::float8`,
+		provider, key, interval.Seconds(), maxQueue.Seconds()).Scan(&delay)
+	if err == nil {
+		return SendSlot{Reserved: true, Delay: time.Duration(delay * float64(time.Second))}, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return SendSlot{}, fmt.Errorf("store: reserve send: %w", err)
+	}
+	var wait float64
+	if err := s.pool.QueryRow(ctx, `select greatest(extract(epoch from tat - now()) - $3, 0)::float8
+		from provider_rates where provider = $1 and key = $2`, provider, key, maxQueue.Seconds()).Scan(&wait); err != nil {
+		return SendSlot{}, fmt.Errorf("store: reserve send: %w", err)
+	}
+	return SendSlot{RetryAfter: max(time.Duration(wait*float64(time.Second)), time.Millisecond)}, nil
+}

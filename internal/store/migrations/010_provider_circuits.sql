@@ -20,3 +20,14 @@ create table provider_circuits (
     updated_at      timestamptz not null default now(),
     check ((state = 'closed') or (open_until is not null))
 );
+
+-- Provider send-rate caps (store/circuits.go, ReserveSend): one row per
+-- provider and sender (Meta: the phone number id), holding the theoretical
+-- arrival time of the next send (GCRA): sends are spaced 1/rate apart, so
+-- a burst queues instead of drawing the provider's 429s.
+create table provider_rates (
+    provider text not null,
+    key      text not null,
+    tat      timestamptz not null,
+    primary key (provider, key)
+);
