@@ -183,7 +183,7 @@ func (r *failoverRig) input() contract.SendInput {
 // sendLikeTemporal runs SendCode as Temporal's retry policy would within a
 // step of stepTimeout: a retryable error is retried after its
 // NextRetryDelay (else 10 ms here), a non-retryable one ends the step.
-func (r *failoverRig) sendLikeTemporal(t *testing.T, in contract.SendInput, stepTimeout time.Duration) (contract.SendResult, error, int) {
+func (r *failoverRig) sendLikeTemporal(t *testing.T, in contract.SendInput, stepTimeout time.Duration) (contract.SendResult, int, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), stepTimeout)
 	defer cancel()
@@ -192,9 +192,9 @@ func (r *failoverRig) sendLikeTemporal(t *testing.T, in contract.SendInput, step
 		var appErr *temporal.ApplicationError
 		switch {
 		case err == nil:
-			return res, nil, attempts
+			return res, attempts, nil
 		case errors.As(err, &appErr) && appErr.NonRetryable():
-			return res, err, attempts
+			return res, attempts, err
 		}
 		wait := 10 * time.Millisecond
 		if errors.As(err, &appErr) && appErr.NextRetryDelay() > 0 {
@@ -202,7 +202,7 @@ func (r *failoverRig) sendLikeTemporal(t *testing.T, in contract.SendInput, step
 		}
 		select {
 		case <-ctx.Done():
-			return res, fmt.Errorf("step timeout: %w", err), attempts
+			return res, attempts, fmt.Errorf("step timeout: %w", err)
 		case <-time.After(wait): // Temporal's retry timer
 		}
 	}
@@ -252,7 +252,7 @@ func TestProviderFault5xxOpensBreaker(t *testing.T) {
 	r := newFailoverRig(t, storetest.Open(t), "meta,twilio", testPolicy, 2*time.Second, nil)
 	r.meta.set(fault5xx)
 	for i := range 8 {
-		res, err, _ := r.sendLikeTemporal(t, r.input(), 10*time.Second)
+		res, _, err := r.sendLikeTemporal(t, r.input(), 10*time.Second)
 		if err != nil || res.Provider != "twilio" || res.MessageID == "" {
 			t.Fatalf("send %d: %+v, %v", i, res, err)
 		}
@@ -274,7 +274,7 @@ func TestProviderFault5xxOpensBreaker(t *testing.T) {
 	// database) skips Meta without having seen a failure.
 	other := newFailoverRig(t, r.st, "meta,twilio", testPolicy, 2*time.Second, nil)
 	other.n.Store(1000)
-	if res, err, _ := other.sendLikeTemporal(t, other.input(), 10*time.Second); err != nil || res.Provider != "twilio" || other.meta.requests.Load() != 0 {
+	if res, _, err := other.sendLikeTemporal(t, other.input(), 10*time.Second); err != nil || res.Provider != "twilio" || other.meta.requests.Load() != 0 {
 		t.Errorf("second replica: %+v, %v, meta calls %d", res, err, other.meta.requests.Load())
 	}
 }
@@ -288,7 +288,7 @@ func TestProviderFaultRecovery(t *testing.T) {
 	r := newFailoverRig(t, storetest.Open(t), "meta,twilio", policy, 2*time.Second, nil)
 	r.meta.set(fault5xx)
 	for range 3 {
-		if _, err, _ := r.sendLikeTemporal(t, r.input(), 10*time.Second); err != nil {
+		if _, _, err := r.sendLikeTemporal(t, r.input(), 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -307,14 +307,14 @@ func TestProviderFaultRecovery(t *testing.T) {
 	// Recovered: the next probe succeeds and sends are back on Meta.
 	r.meta.set(faultNone)
 	waitFor(t, 5*time.Second, func() bool {
-		res, err, _ := r.sendLikeTemporal(t, r.input(), 10*time.Second)
+		res, _, err := r.sendLikeTemporal(t, r.input(), 10*time.Second)
 		return err == nil && res.Provider == "meta"
 	})
 	if r.circuit("meta") != metrics.CircuitClosed {
 		t.Fatalf("meta circuit %v after a good probe, want closed", r.circuit("meta"))
 	}
 	for range 3 {
-		if res, err, _ := r.sendLikeTemporal(t, r.input(), 10*time.Second); err != nil || res.Provider != "meta" {
+		if res, _, err := r.sendLikeTemporal(t, r.input(), 10*time.Second); err != nil || res.Provider != "meta" {
 			t.Fatalf("after recovery: %+v, %v", res, err)
 		}
 	}
@@ -327,7 +327,7 @@ func TestProviderFaultHang(t *testing.T) {
 	r := newFailoverRig(t, storetest.Open(t), "meta,twilio", testPolicy, 500*time.Millisecond, nil)
 	r.meta.set(faultHang)
 	start := time.Now()
-	res, err, attempts := r.sendLikeTemporal(t, r.input(), 10*time.Second)
+	res, attempts, err := r.sendLikeTemporal(t, r.input(), 10*time.Second)
 	took := time.Since(start)
 	if err != nil || res.Provider != "twilio" || attempts != 2 {
 		t.Fatalf("%+v, %v after %d attempts", res, err, attempts)
@@ -343,7 +343,7 @@ func TestProviderFaultHang(t *testing.T) {
 	// Both providers hang: the step's timeout ends the send, never later.
 	r.twil.set(faultHang)
 	start = time.Now()
-	_, err, _ = r.sendLikeTemporal(t, r.input(), 3*time.Second)
+	_, _, err = r.sendLikeTemporal(t, r.input(), 3*time.Second)
 	if err == nil || time.Since(start) > 4*time.Second {
 		t.Fatalf("two hung providers: %v after %v", err, time.Since(start))
 	}
@@ -357,7 +357,7 @@ func TestProviderFaultAllOpen(t *testing.T) {
 	r.meta.set(fault5xx)
 	r.twil.set(fault5xx)
 	start := time.Now()
-	_, err, _ := r.sendLikeTemporal(t, r.input(), 10*time.Second)
+	_, _, err := r.sendLikeTemporal(t, r.input(), 10*time.Second)
 	var appErr *temporal.ApplicationError
 	var reason contract.FailureReason
 	if !errors.As(err, &appErr) || !appErr.NonRetryable() || appErr.Type() != contract.ErrTypeDeliveryFailed ||
@@ -409,7 +409,7 @@ func TestProviderFault429RetryAfter(t *testing.T) {
 		// One 429, then accepted: the retry waits the 2 s asked for.
 		ep.failTimes(fault429, 1)
 		start := time.Now()
-		res, err, attempts := r.sendLikeTemporal(t, r.input(), 10*time.Second)
+		res, attempts, err := r.sendLikeTemporal(t, r.input(), 10*time.Second)
 		took := time.Since(start)
 		if err != nil || res.Provider != route || attempts != 2 || took < 2*time.Second {
 			t.Fatalf("%s: %+v, %v after %d attempts in %v; want sent by the 2nd attempt, after 2 s", route, res, err, attempts, took)
@@ -420,7 +420,7 @@ func TestProviderFault429RetryAfter(t *testing.T) {
 	r := newFailoverRig(t, storetest.Open(t), "meta,twilio", testPolicy, 2*time.Second, nil)
 	r.meta.set(faultMeta130429)
 	for range 4 {
-		if res, err, _ := r.sendLikeTemporal(t, r.input(), 10*time.Second); err != nil || res.Provider != "twilio" {
+		if res, _, err := r.sendLikeTemporal(t, r.input(), 10*time.Second); err != nil || res.Provider != "twilio" {
 			t.Fatalf("%+v, %v", res, err)
 		}
 	}
@@ -446,7 +446,7 @@ func TestProviderFaultPermanentDoesNotOpen(t *testing.T) {
 	}
 	r.acts.Providers.Providers["meta"] = mp
 	for range 5 {
-		_, err, _ := r.sendLikeTemporal(t, r.input(), 10*time.Second)
+		_, _, err := r.sendLikeTemporal(t, r.input(), 10*time.Second)
 		var appErr *temporal.ApplicationError
 		var reason contract.FailureReason
 		if !errors.As(err, &appErr) || appErr.Details(&reason) != nil || reason != contract.ReasonNotOnWhatsApp {
@@ -481,7 +481,7 @@ func TestProviderRateCapBurst(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if _, err, _ := r.sendLikeTemporal(t, r.input(), 30*time.Second); err != nil {
+				if _, _, err := r.sendLikeTemporal(t, r.input(), 30*time.Second); err != nil {
 					failed.Add(1)
 				}
 			}()
