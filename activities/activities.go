@@ -125,13 +125,15 @@ func (a *Activities) SendCode(ctx context.Context, in contract.SendInput) (contr
 	}
 	var p providers.Provider
 	provider := ""
+	// Test mode's sandbox is in-process: no breaker, rate cap or call bound.
+	live := in.Mode != contract.ModeTest
 	if !prior.done {
-		if p, err = a.pick(ctx, order(cands, failedOn)); err != nil {
+		if p, err = a.pick(ctx, order(cands, failedOn), live); err != nil {
 			a.Log.WarnContext(ctx, "send failed", "verification_id", in.VerificationID, "channel", in.Channel,
 				"to", mask.Destination(to), "error", err)
 			return contract.SendResult{}, err
 		}
-		if err := a.throttle(ctx, p); err != nil {
+		if err := a.throttle(ctx, p, live); err != nil {
 			return contract.SendResult{}, err
 		}
 		provider = p.Name()
@@ -148,7 +150,7 @@ func (a *Activities) SendCode(ctx context.Context, in contract.SendInput) (contr
 		// Accepted by an earlier attempt: its message id, no second call.
 		res, provider = prior.res, prior.provider
 	} else {
-		res, err = a.call(ctx, p, providers.Message{
+		res, err = a.call(ctx, p, live, providers.Message{
 			IdempotencyKey: key,
 			VerificationID: in.VerificationID, TenantID: in.TenantID, Channel: in.Channel,
 			To: to, Recipient: in.To, Kind: in.Kind, Locale: locale, Code: code, TTL: in.TTL,

@@ -77,9 +77,9 @@ func order(cands []providers.Provider, failedOn string) []providers.Provider {
 // through. When every circuit is open, it returns a non-retryable
 // provider_unavailable failure, so the workflow fails over to its next
 // channel at once instead of waiting out the step on dead providers.
-func (a *Activities) pick(ctx context.Context, cands []providers.Provider) (providers.Provider, error) {
+func (a *Activities) pick(ctx context.Context, cands []providers.Provider, live bool) (providers.Provider, error) {
 	f := a.Failover
-	if f == nil || f.Circuits == nil {
+	if f == nil || f.Circuits == nil || !live {
 		return cands[0], nil
 	}
 	var names []string
@@ -114,9 +114,9 @@ const maxRateQueue = time.Second
 // the queue is longer than a second it returns a retryable
 // ErrTypeProviderThrottled error whose NextRetryDelay is the wait, so a
 // burst queues instead of drawing the provider's 429s.
-func (a *Activities) throttle(ctx context.Context, p providers.Provider) error {
+func (a *Activities) throttle(ctx context.Context, p providers.Provider, live bool) error {
 	f := a.Failover
-	if f == nil || f.Limiter == nil || f.Rates[p.Name()] <= 0 {
+	if f == nil || f.Limiter == nil || f.Rates[p.Name()] <= 0 || !live {
 		return nil
 	}
 	key := p.Name()
@@ -147,8 +147,12 @@ func (a *Activities) throttle(ctx context.Context, p providers.Provider) error {
 }
 
 // call makes the provider call, bounded by the call timeout, and records
-// its result in the metrics and the provider's circuit.
-func (a *Activities) call(ctx context.Context, p providers.Provider, m providers.Message) (providers.Result, error) {
+// its result in the metrics and the provider's circuit (live sends only:
+// the sandbox of test mode is sent as before).
+func (a *Activities) call(ctx context.Context, p providers.Provider, live bool, m providers.Message) (providers.Result, error) {
+	if !live {
+		return p.Send(ctx, m)
+	}
 	cctx := ctx
 	if f := a.Failover; f != nil && f.CallTimeout > 0 {
 		var cancel context.CancelFunc
