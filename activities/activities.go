@@ -66,6 +66,9 @@ type Activities struct {
 	// retried SendCode does not send again (nil: no record, every retry
 	// calls the provider; only the sandbox and email honour the key then).
 	Ledger SendLedger
+	// Failover moves sends between a channel's providers while one fails
+	// and caps their send rates (nil: the route's first provider only).
+	Failover *Failover
 }
 
 // Brands looks a tenant's brand up (branding.Resolver).
@@ -81,7 +84,7 @@ func (a *Activities) SendCode(ctx context.Context, in contract.SendInput) (contr
 	if to == "" {
 		return contract.SendResult{}, temporal.NewNonRetryableApplicationError("no destination", contract.ErrTypeDeliveryFailed, nil, "no_destination")
 	}
-	p, err := a.Providers.For(in.Mode, in.TenantID, in.Channel)
+	cands, err := a.Providers.Candidates(in.Mode, in.TenantID, in.Channel)
 	if err != nil {
 		return contract.SendResult{}, deliveryError(err)
 	}
@@ -100,12 +103,44 @@ func (a *Activities) SendCode(ctx context.Context, in contract.SendInput) (contr
 		Transaction: in.Transaction, Document: in.Document, Brand: brand.Name, Autofill: brand.Autofill}
 	msg := messages.Render(input)
 	key := fmt.Sprintf("%s/%d", in.VerificationID, in.Seq)
-	provider := p.Name()
 	var res providers.Result
 	var prior ledgered
+	failedOn := ""
 	if a.Ledger != nil {
-		if prior, err = a.claimSend(ctx, in, key, provider); err != nil {
+		// The ledger first: a send accepted (or refused for good) by an
+		// earlier attempt is answered whatever the providers' state now.
+		row, found, err := a.Ledger.LookupSend(ctx, key)
+		if err != nil {
 			return contract.SendResult{}, err
+		}
+		switch {
+		case found && row.State == store.SendAccepted:
+			prior = ledgered{done: true, res: providers.Result{MessageID: row.MessageID}, provider: row.Provider}
+		case found && row.State == store.SendFailed:
+			prior = ledgered{done: true, provider: row.Provider, err: temporal.NewNonRetryableApplicationError(row.Reason,
+				contract.ErrTypeDeliveryFailed, nil, contract.FailureReason(row.Reason))}
+		case found:
+			failedOn = row.Provider // an earlier call of this attempt: retry on the next provider
+		}
+	}
+	var p providers.Provider
+	provider := ""
+	// Test mode's sandbox is in-process: no breaker, rate cap or call bound.
+	live := in.Mode != contract.ModeTest
+	if !prior.done {
+		if p, err = a.pick(ctx, order(cands, failedOn), live); err != nil {
+			a.Log.WarnContext(ctx, "send failed", "verification_id", in.VerificationID, "channel", in.Channel,
+				"to", mask.Destination(to), "error", err)
+			return contract.SendResult{}, err
+		}
+		if err := a.throttle(ctx, p, live); err != nil {
+			return contract.SendResult{}, err
+		}
+		provider = p.Name()
+		if a.Ledger != nil {
+			if prior, err = a.claimSend(ctx, in, key, provider); err != nil {
+				return contract.SendResult{}, err
+			}
 		}
 	}
 	if prior.done {
@@ -115,7 +150,7 @@ func (a *Activities) SendCode(ctx context.Context, in contract.SendInput) (contr
 		// Accepted by an earlier attempt: its message id, no second call.
 		res, provider = prior.res, prior.provider
 	} else {
-		res, err = p.Send(ctx, providers.Message{
+		res, err = a.call(ctx, p, live, providers.Message{
 			IdempotencyKey: key,
 			VerificationID: in.VerificationID, TenantID: in.TenantID, Channel: in.Channel,
 			To: to, Recipient: in.To, Kind: in.Kind, Locale: locale, Code: code, TTL: in.TTL,
@@ -136,7 +171,7 @@ func (a *Activities) SendCode(ctx context.Context, in contract.SendInput) (contr
 		if err != nil {
 			a.Log.WarnContext(ctx, "send failed", "verification_id", in.VerificationID, "channel", in.Channel,
 				"to", mask.Destination(to), "provider", provider, "error", err)
-			return contract.SendResult{}, deliveryError(err)
+			return contract.SendResult{}, retryable(deliveryError(err))
 		}
 	}
 	if err := a.Store.RegisterMessage(ctx, store.Message{Provider: provider, ProviderMessageID: res.MessageID,

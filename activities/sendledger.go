@@ -17,6 +17,7 @@ import (
 // repeat. See docs/reliability.md, "Sends: at most once, or counted".
 type SendLedger interface {
 	ClaimSend(ctx context.Context, a store.SendAttempt) (store.SendClaim, error)
+	LookupSend(ctx context.Context, key string) (store.SendClaim, bool, error)
 	AcceptSend(ctx context.Context, key, messageID string) (bool, error)
 	FailSend(ctx context.Context, key, reason string) error
 	ReleaseSend(ctx context.Context, key string) error

@@ -186,6 +186,7 @@ func (a *App) RunWorker(ctx context.Context) error {
 		Temporal:  a.Temporal,
 		Brands:    a.Brands(),
 		Ledger:    a.Store,
+		Failover:  a.Failover(),
 	}
 	deliveries := &delivery.Activities{Store: a.Store, Secrets: a.Secrets, Log: a.Log, Metrics: a.Metrics}
 	w := worker.New(a.Temporal, acts, deliveries, sdkworker.Options{WorkerStopTimeout: a.Config.ShutdownTimeout, Interceptors: a.WorkerInterceptors})

@@ -3,7 +3,9 @@ package app
 import (
 	"context"
 	"fmt"
+	"time"
 
+	"github.com/veriflow/veriflow/activities"
 	"github.com/veriflow/veriflow/api"
 	"github.com/veriflow/veriflow/internal/config"
 	"github.com/veriflow/veriflow/internal/contract"
@@ -42,6 +44,21 @@ func (a *App) Router(sb providers.Provider) (providers.Router, error) {
 		}
 	}
 	return r, nil
+}
+
+// Failover is SendCode's provider failover: the circuit breakers and rate
+// caps in Postgres, as configured (config.Failover).
+func (a *App) Failover() *activities.Failover {
+	f := a.Config.Providers.Failover
+	if f.BreakerFailures == 0 {
+		// A configuration built by hand (tests): the defaults.
+		f = config.DefaultFailover()
+	}
+	return &activities.Failover{
+		Circuits: a.Store, Limiter: a.Store, Rates: f.Rates, CallTimeout: f.CallTimeout,
+		Policy: store.CircuitPolicy{Failures: f.BreakerFailures, Window: f.BreakerWindow, Cooldown: f.BreakerCooldown,
+			Probe: f.CallTimeout + time.Second},
+	}
 }
 
 // webhooks builds every registered provider's webhook, configured or not

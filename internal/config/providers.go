@@ -27,6 +27,8 @@ type Providers struct {
 	Channels map[string]string
 	// Tenants overrides Channels per tenant (config file only).
 	Tenants map[string]map[string]string
+	// Failover is the provider circuit breaker, call timeout and rate caps.
+	Failover Failover
 }
 
 func providersFromEnv(get func(string) string, tenants map[string]map[string]string) (Providers, error) {
@@ -60,6 +62,10 @@ func providersFromEnv(get func(string) string, tenants map[string]map[string]str
 		}
 	}
 	errs = append(errs, p.validateRouting(plugins)...)
+	var err error
+	if p.Failover, err = failoverFromEnv(get, plugins); err != nil {
+		errs = append(errs, err)
+	}
 	return p, errors.Join(errs...)
 }
 
@@ -91,12 +97,26 @@ func (p Providers) validateRouting(plugins []providers.Plugin) []error {
 			errs = append(errs, fmt.Errorf("%s: provider %s cannot send %s", where, prov, ch))
 		}
 	}
-	for ch, prov := range p.Channels {
-		check("channel routing", ch, prov)
+	// A route is one provider or an ordered, comma-separated list of them.
+	checkRoute := func(where, ch, route string) {
+		names := providers.RouteNames(route)
+		if len(names) == 0 {
+			errs = append(errs, fmt.Errorf("%s: empty route for %s", where, ch))
+		}
+		for i, prov := range names {
+			if slices.Contains(names[:i], prov) {
+				errs = append(errs, fmt.Errorf("%s: provider %s listed twice for %s", where, prov, ch))
+				continue
+			}
+			check(where, ch, prov)
+		}
+	}
+	for ch, route := range p.Channels {
+		checkRoute("channel routing", ch, route)
 	}
 	for tenant, routes := range p.Tenants {
-		for ch, prov := range routes {
-			check("tenant "+tenant, ch, prov)
+		for ch, route := range routes {
+			checkRoute("tenant "+tenant, ch, route)
 		}
 	}
 	return errs

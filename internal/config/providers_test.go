@@ -77,11 +77,18 @@ func TestProviderRoutingFallbacks(t *testing.T) {
 
 func TestRoutingErrors(t *testing.T) {
 	for name, e := range map[string]map[string]string{
-		"unknown provider": {"VERIFLOW_CHANNEL_SMS": "pigeon"},
-		"cannot serve":     {"VERIFLOW_CHANNEL_EMAIL": "twilio"},
-		"meta for sms":     {"VERIFLOW_CHANNEL_SMS": "meta"},
-		"bad smtp port":    {"SMTP_PORT": "smtp"},
-		"missing file":     {"VERIFLOW_CONFIG_FILE": "/nonexistent/veriflow.json"},
+		"unknown provider":  {"VERIFLOW_CHANNEL_SMS": "pigeon"},
+		"cannot serve":      {"VERIFLOW_CHANNEL_EMAIL": "twilio"},
+		"meta for sms":      {"VERIFLOW_CHANNEL_SMS": "meta"},
+		"list, one unknown": {"VERIFLOW_CHANNEL_WHATSAPP": "meta,pigeon"},
+		"list, one cannot":  {"VERIFLOW_CHANNEL_SMS": "twilio,meta"},
+		"list, twice":       {"VERIFLOW_CHANNEL_WHATSAPP": "meta,meta"},
+		"list, empty":       {"VERIFLOW_CHANNEL_WHATSAPP": " , "},
+		"breaker failures":  {"VERIFLOW_BREAKER_FAILURES": "0"},
+		"breaker cooldown":  {"VERIFLOW_BREAKER_COOLDOWN": "soon"},
+		"negative rate":     {"VERIFLOW_PROVIDER_RATE_META": "-1"},
+		"bad smtp port":     {"SMTP_PORT": "smtp"},
+		"missing file":      {"VERIFLOW_CONFIG_FILE": "/nonexistent/veriflow.json"},
 	} {
 		if _, err := FromEnv(env(e)); err == nil {
 			t.Errorf("%s: accepted", name)
@@ -125,5 +132,22 @@ func TestConfigFile(t *testing.T) {
 	}
 	if _, err := FromEnv(env(map[string]string{"VERIFLOW_CONFIG_FILE": path})); err == nil {
 		t.Fatal("unknown config file key accepted")
+	}
+}
+
+func TestProviderRouteLists(t *testing.T) {
+	c, err := FromEnv(env(map[string]string{"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "tok", "TWILIO_WHATSAPP_CONTENT_SID": "HX1",
+		"META_PHONE_NUMBER_ID": "123", "META_ACCESS_TOKEN": "EAA", "VERIFLOW_CHANNEL_WHATSAPP": "meta, twilio",
+		"VERIFLOW_BREAKER_FAILURES": "3", "VERIFLOW_PROVIDER_RATE_TWILIO": "100", "VERIFLOW_PROVIDER_TIMEOUT": "2s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Providers.Channels["whatsapp"]; got != "meta, twilio" {
+		t.Errorf("whatsapp route %q", got)
+	}
+	f := c.Providers.Failover
+	if f.BreakerFailures != 3 || f.BreakerCooldown != 30*time.Second || f.CallTimeout != 2*time.Second ||
+		f.Rates["meta"] != 80 || f.Rates["twilio"] != 100 {
+		t.Errorf("failover settings %+v", f)
 	}
 }

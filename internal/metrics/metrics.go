@@ -36,6 +36,8 @@ type Metrics struct {
 	eventPosts   *prometheus.CounterVec
 	// uncertain counts sends repeated after a lost provider answer (sends.go).
 	uncertain *prometheus.CounterVec
+	// providers are the circuit breakers' and provider calls' (providers.go).
+	providers providerMetrics
 }
 
 // The relays, as the relay label names them.
@@ -129,6 +131,7 @@ func New(reg prometheus.Registerer) *Metrics {
 	}
 	m.uncertain = newSendUncertain()
 	reg.MustRegister(m.uncertain)
+	m.providers = newProviderMetrics(reg)
 	return m
 }
 

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/veriflow/veriflow/internal/contract"
@@ -70,32 +71,61 @@ func (e *PermanentError) Unwrap() error { return e.Err }
 var ErrNotConfigured = errors.New("provider: channel not configured")
 
 // Router picks the provider of a message: test mode always goes to the
-// sandbox; live mode to the provider routed for the tenant and channel.
+// sandbox; live mode to the providers routed for the tenant and channel.
 type Router struct {
 	Sandbox Provider
 	// Providers holds the configured live providers by name.
 	Providers map[string]Provider
-	// Channels routes each channel to a provider name; Tenants overrides
-	// it per tenant.
+	// Channels routes each channel to its providers: one name, or an
+	// ordered, comma-separated list ("meta,twilio") whose first provider
+	// takes the sends while it is healthy; Tenants overrides it per tenant.
 	Channels map[contract.Channel]string
 	Tenants  map[string]map[contract.Channel]string
 }
 
-// For returns the provider for a tenant's message on a channel.
+// For returns the first provider for a tenant's message on a channel.
 func (r Router) For(mode contract.Mode, tenant string, ch contract.Channel) (Provider, error) {
+	ps, err := r.Candidates(mode, tenant, ch)
+	if err != nil {
+		return nil, err
+	}
+	return ps[0], nil
+}
+
+// Candidates returns the providers for a tenant's message on a channel, in
+// the order of the route (test mode: the sandbox alone). At least one is
+// returned, or a *PermanentError (channel_not_configured).
+func (r Router) Candidates(mode contract.Mode, tenant string, ch contract.Channel) ([]Provider, error) {
 	if mode == contract.ModeTest {
 		if r.Sandbox == nil {
 			return nil, fmt.Errorf("%w: sandbox", ErrNotConfigured)
 		}
-		return r.Sandbox, nil
+		return []Provider{r.Sandbox}, nil
 	}
-	name, ok := r.Tenants[tenant][ch]
+	route, ok := r.Tenants[tenant][ch]
 	if !ok {
-		name = r.Channels[ch]
+		route = r.Channels[ch]
 	}
-	p := r.Providers[name]
-	if p == nil {
+	var out []Provider
+	for _, name := range RouteNames(route) {
+		if p := r.Providers[name]; p != nil {
+			out = append(out, p)
+		}
+	}
+	if len(out) == 0 {
 		return nil, &PermanentError{Reason: contract.ReasonChannelNotConfigured, Err: fmt.Errorf("%w: %s", ErrNotConfigured, ch)}
 	}
-	return p, nil
+	return out, nil
+}
+
+// RouteNames splits a route ("meta", "meta,twilio") into its provider
+// names, in order, trimmed, without empty entries.
+func RouteNames(route string) []string {
+	var names []string
+	for _, n := range strings.Split(route, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			names = append(names, n)
+		}
+	}
+	return names
 }

@@ -41,10 +41,14 @@ type fakeProviders struct {
 	meta   []map[string]any
 	ids    []string            // message ids answered, in order
 	byTo   map[string][]string // message ids answered per destination (digits only)
+	// metaDown: the Cloud API answers 503 to sends to these destinations
+	// (digits only), counted in metaRefused.
+	metaDown    map[string]bool
+	metaRefused int
 }
 
 func newFakeProviders() *fakeProviders {
-	f := &fakeProviders{byTo: map[string][]string{}}
+	f := &fakeProviders{byTo: map[string][]string{}, metaDown: map[string]bool{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /2010-04-01/Accounts/{sid}/Messages.json", func(w http.ResponseWriter, r *http.Request) {
 		if err := r.ParseForm(); err != nil {
@@ -83,6 +87,12 @@ func newFakeProviders() *fakeProviders {
 		}
 		id := "wamid." + rand.Text()
 		f.mu.Lock()
+		if to, _ := body["to"].(string); f.metaDown[to] {
+			f.metaRefused++
+			f.mu.Unlock()
+			http.Error(w, `{"error":{"message":"Service temporarily unavailable","code":2}}`, http.StatusServiceUnavailable)
+			return
+		}
 		f.meta = append(f.meta, body)
 		f.ids = append(f.ids, id)
 		if to, ok := body["to"].(string); ok {
@@ -148,14 +158,16 @@ func providerConfig(publicBaseURL, fakeURL string) config.Providers {
 		PublicBaseURL: publicBaseURL,
 		Settings: map[string]providers.Settings{
 			twilio.Name: twilio.Config{AccountSID: twilioAccountSID, AuthToken: twilioAuthToken, AuthTokenSecondary: twilioSecondary,
-				From: "+15005550006", RCSSender: e2eRCSSender},
+				From: "+15005550006", RCSSender: e2eRCSSender,
+				WhatsAppFrom: "whatsapp:+15005550006", ContentSID: "HX0123456789abcdef0123456789abcdef"},
 			twiliovoice.Name: twiliovoice.Config{AccountSID: twilioAccountSID, AuthToken: twilioAuthToken, AuthTokenSecondary: twilioSecondary,
 				From: "+15005550006"},
 			meta.Name: meta.Config{PhoneNumberID: "1234567890", AccessToken: "EAAe2etoken", AppSecret: metaAppSecret,
 				VerifyToken: metaVerifyToken, TemplateName: "veriflow_code", BaseURL: fakeURL},
 		},
 		Channels: map[string]string{},
-		Tenants:  map[string]map[string]string{"initech": {"whatsapp": "meta", "sms": "twilio", "rcs": "twilio", "voice": twiliovoice.Name}},
+		Tenants: map[string]map[string]string{"initech": {"whatsapp": "meta", "sms": "twilio", "rcs": "twilio", "voice": twiliovoice.Name},
+			"failco": {"whatsapp": "meta,twilio", "sms": "twilio"}},
 	}
 }
 

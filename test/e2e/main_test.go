@@ -44,6 +44,8 @@ type stack struct {
 	revoked                string
 	// initech is a live tenant routed through the fake providers.
 	initech string
+	// failco is a live tenant whose WhatsApp route is "meta,twilio".
+	failco string
 	// limited is a test tenant with the default rate limits and a country
 	// allow-list (the other tenants' limits are lifted for the suite).
 	limited string
@@ -117,7 +119,8 @@ func run(m *testing.M) int {
 		tenant string
 		mode   contract.Mode
 	}{{&env.acme, "acme", contract.ModeTest}, {&env.acmeLive, "acme", contract.ModeLive}, {&env.globex, "globex", contract.ModeTest}, {&env.revoked, "acme", contract.ModeTest},
-		{&env.initech, "initech", contract.ModeLive}, {&env.limited, "limited", contract.ModeTest}} {
+		{&env.initech, "initech", contract.ModeLive}, {&env.limited, "limited", contract.ModeTest},
+		{&env.failco, "failco", contract.ModeLive}} {
 		if *k.dst, err = dev.CreateKey(ctx, k.tenant, k.mode); err != nil {
 			fmt.Fprintln(os.Stderr, "e2e:", err)
 			return 1
@@ -341,7 +344,7 @@ func abuseConfig() config.Abuse {
 	lifted := guard.Policy{Limits: guard.Limits{PerDestination10Min: 1e4, PerDestinationDay: 1e4, PerClientIP10Min: 1e4,
 		PerTenantMinute: 1e5, FailedChecksPerDestinationHour: 1e4, PrefixBurst: 1e4}}
 	return config.Abuse{Tenants: map[string]guard.Policy{
-		"acme": lifted, "globex": lifted, "initech": lifted, "randompaths": lifted,
+		"acme": lifted, "globex": lifted, "initech": lifted, "randompaths": lifted, "failco": lifted,
 		"limited": {Limits: guard.Limits{PrefixBurst: 8}, AllowedCountries: []string{"IT", "US"}},
 	},
 		// The suite's live tenants reuse a few numbers and never enter most

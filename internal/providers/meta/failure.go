@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/veriflow/veriflow/internal/contract"
 	"github.com/veriflow/veriflow/internal/providers"
@@ -34,7 +35,17 @@ type APIError struct {
 	Message    string
 	Details    string // error.error_data.details
 	FBTraceID  string
+	// Wait is the answer's Retry-After (0: none).
+	Wait time.Duration
+	// Fault is what kind of failure the answer is, for the circuit breaker.
+	Fault providers.Fault
 }
+
+// ProviderFault implements providers.FaultError.
+func (e *APIError) ProviderFault() providers.Fault { return e.Fault }
+
+// RetryAfter implements providers.FaultError.
+func (e *APIError) RetryAfter() time.Duration { return e.Wait }
 
 func (e *APIError) Error() string {
 	var b strings.Builder
@@ -78,11 +89,21 @@ func parseAPIError(status int, raw []byte, redact func(string) string) (apiErr *
 }
 
 // failure turns a non-2xx answer into a permanent or a transient error.
-func (p *Provider) failure(ctx context.Context, status int, raw []byte, lang string, redact func(string) string) error {
+func (p *Provider) failure(ctx context.Context, status int, header http.Header, raw []byte, lang string, redact func(string) string) error {
 	apiErr, known := parseAPIError(status, raw, redact)
+	apiErr.Wait = providers.ParseRetryAfter(header.Get("Retry-After"), time.Now())
+	apiErr.Fault = providers.StatusFault(status)
 	var e providers.ErrorRule
 	if known {
 		e, known = errorTable().Lookup(apiErr.Code)
+	}
+	if known && !e.Permanent {
+		switch e.Reason {
+		case contract.ReasonRateLimited:
+			apiErr.Fault = providers.FaultRateLimited
+		case contract.ReasonProviderUnavailable, contract.ReasonProviderError:
+			apiErr.Fault = providers.FaultServer
+		}
 	}
 	if !known {
 		// Not one of the documented codes: the HTTP status decides.

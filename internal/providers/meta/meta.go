@@ -88,6 +88,10 @@ func New(cfg Config) (*Provider, error) {
 // Name implements providers.Provider.
 func (p *Provider) Name() string { return Name }
 
+// RateKey implements providers.RateKeyer: Meta caps the send rate per
+// business phone number.
+func (p *Provider) RateKey() string { return p.cfg.PhoneNumberID }
+
 // LanguageCode returns the template language code Send uses for locale.
 func (p *Provider) LanguageCode(locale string) string { return languageCode(p.langs, locale) }
 
@@ -207,7 +211,7 @@ func (p *Provider) Send(ctx context.Context, m providers.Message) (providers.Res
 		}
 		return providers.Result{MessageID: ok.Messages[0].ID}, nil
 	}
-	return providers.Result{}, p.failure(ctx, resp.StatusCode, raw, lang, redactor(m.Code, p.cfg.AccessToken, to))
+	return providers.Result{}, p.failure(ctx, resp.StatusCode, resp.Header, raw, lang, redactor(m.Code, p.cfg.AccessToken, to))
 }
 
 // request builds the authentication-template payload.

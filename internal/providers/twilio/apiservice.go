@@ -5,9 +5,12 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/twilio/twilio-go/client"
 	api "github.com/twilio/twilio-go/rest/api/v2010"
+
+	"github.com/veriflow/veriflow/internal/providers"
 )
 
 // NewAPIService returns twilio-go's 2010-04-01 API service for one request
@@ -17,17 +20,24 @@ import (
 // closes the answers' bodies and returns the HTTP status of the last
 // answer (0 if none came).
 func NewAPIService(ctx context.Context, hc *http.Client, accountSID, authToken string) (svc *api.ApiService, done func() int) {
+	svc, answer := NewAPIServiceAnswer(ctx, hc, accountSID, authToken)
+	return svc, func() int { return answer().Status }
+}
+
+// NewAPIServiceAnswer is NewAPIService whose done reports the last
+// answer's HTTP status and Retry-After.
+func NewAPIServiceAnswer(ctx context.Context, hc *http.Client, accountSID, authToken string) (svc *api.ApiService, done func() Answer) {
 	rt := &callTransport{ctx: ctx, base: hc.Transport}
 	if rt.base == nil {
 		rt.base = http.DefaultTransport
 	}
-	c := *hc // per-call copy whose transport follows ctx
+	c := *hc
 	c.Transport = rt
 	cl := &client.Client{Credentials: client.NewCredentials(accountSID, authToken), HTTPClient: &c}
 	cl.SetAccountSid(accountSID)
-	return api.NewApiService(&client.RequestHandler{Client: cl}), func() int {
+	return api.NewApiService(&client.RequestHandler{Client: cl}), func() Answer {
 		rt.closeBodies()
-		return rt.status
+		return Answer{Status: rt.status, RetryAfter: rt.retryAfter}
 	}
 }
 
@@ -39,7 +49,9 @@ type callTransport struct {
 	ctx    context.Context
 	base   http.RoundTripper
 	status int
-	bodies []io.Closer
+	// retryAfter is the last answer's Retry-After.
+	retryAfter time.Duration
+	bodies     []io.Closer
 }
 
 // closeBodies closes every answer body once twilio-go is done with them:
@@ -66,6 +78,7 @@ func (t *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	t.status = resp.StatusCode
+	t.retryAfter = providers.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	body := &releaseBody{ReadCloser: resp.Body, release: release}
 	resp.Body = body
 	t.bodies = append(t.bodies, body)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/twilio/twilio-go/client"
 
@@ -118,8 +119,22 @@ type APIError struct {
 	HTTPStatus int
 	// Code is Twilio's error code (0 when the body had none).
 	Code int
+	// Wait is the answer's Retry-After (0: none).
+	Wait time.Duration
 	err  error
 }
+
+// ProviderFault implements providers.FaultError: 429 and Twilio's rate
+// limit codes are rate limits, 5xx server errors.
+func (e *APIError) ProviderFault() providers.Fault {
+	if e.Code == 20429 || e.Code == 63018 || e.Code == 14107 {
+		return providers.FaultRateLimited
+	}
+	return providers.StatusFault(e.HTTPStatus)
+}
+
+// RetryAfter implements providers.FaultError.
+func (e *APIError) RetryAfter() time.Duration { return e.Wait }
 
 // Error implements error.
 func (e *APIError) Error() string {
@@ -142,7 +157,22 @@ func (e *APIError) Unwrap() error { return e.err }
 // row of the error's code (zero when none matched). API failures wrap an
 // *APIError; no error holds Twilio's message text.
 func Classify(ctx context.Context, what string, table providers.ErrorTable, err error, status int) (providers.ErrorRule, error) {
-	apiErr := &APIError{HTTPStatus: status, err: err}
+	return ClassifyAnswer(ctx, what, table, err, Answer{Status: status})
+}
+
+// Answer is what NewAPIService's done reports of the last HTTP answer.
+type Answer struct {
+	// Status is its HTTP status (0 if none came).
+	Status int
+	// RetryAfter is its Retry-After header, parsed (0: none).
+	RetryAfter time.Duration
+}
+
+// ClassifyAnswer is Classify with the last answer's Retry-After, which the
+// error then carries (providers.FaultError).
+func ClassifyAnswer(ctx context.Context, what string, table providers.ErrorTable, err error, ans Answer) (providers.ErrorRule, error) {
+	status := ans.Status
+	apiErr := &APIError{HTTPStatus: status, Wait: ans.RetryAfter, err: err}
 	var restErr *client.TwilioRestError
 	var v1Err *client.RestErrorV1
 	switch {

@@ -155,11 +155,12 @@ func (p *Provider) Send(ctx context.Context, m providers.Message) (providers.Res
 		return providers.Result{}, fmt.Errorf("twilio: send %s: %w", m.Channel, context.Cause(ctx))
 	}
 
-	svc, done := NewAPIService(ctx, p.http, p.cfg.AccountSID, p.cfg.AuthToken)
+	svc, done := NewAPIServiceAnswer(ctx, p.http, p.cfg.AccountSID, p.cfg.AuthToken)
 	msg, err := svc.CreateMessage(params)
-	status := done()
+	ans := done()
+	status := ans.Status
 	if err != nil {
-		_, err = Classify(ctx, fmt.Sprintf("twilio: send %s", m.Channel), errorTable(), err, status)
+		_, err = ClassifyAnswer(ctx, fmt.Sprintf("twilio: send %s", m.Channel), errorTable(), err, ans)
 		return providers.Result{}, err
 	}
 	if msg == nil || msg.Sid == nil || *msg.Sid == "" {
