@@ -267,7 +267,9 @@ func TestChaos(t *testing.T) {
 	for i := range n {
 		f := &flight{idx: i, sc: scenarios[i%len(scenarios)]}
 		f.to = map[string]string{"phone": f.sc.phone}
-		f.code = func(ctx context.Context, ch string) (string, error) { return client.sandboxCode(ctx, f.sc.phone, f.id, ch) }
+		f.code = func(ctx context.Context, ch string) (string, error) {
+			return client.sandboxCode(ctx, f.sc.phone, f.id, ch)
+		}
 		flights[i] = f
 		delay := spread * time.Duration(i) / time.Duration(n)
 		wg.Go(func() {

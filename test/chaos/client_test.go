@@ -19,10 +19,10 @@ import (
 // Starts carry an Idempotency-Key, so a retried start never makes a second
 // verification.
 type apiClient struct {
-	bases   []string // the APIs, used in turn; a transport error moves on to the next, as a load balancer would
-	rr      atomic.Int64
-	key     string
-	hc      *http.Client
+	bases     []string // the APIs, used in turn; a transport error moves on to the next, as a load balancer would
+	rr        atomic.Int64
+	key       string
+	hc        *http.Client
 	calls     atomic.Int64
 	retries   atomic.Int64
 	failovers atomic.Int64

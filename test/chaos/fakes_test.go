@@ -130,7 +130,9 @@ func newFakeProviders(ctx context.Context, dir string) (*fakeProviders, error) {
 		return nil, err
 	}
 	f.twilio = &http.Server{Handler: tmux, TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = f.twilio.ServeTLS(chanListener{c: f.conns, done: make(chan struct{}), once: new(sync.Once)}, "", "") }()
+	go func() {
+		_ = f.twilio.ServeTLS(chanListener{c: f.conns, done: make(chan struct{}), once: new(sync.Once)}, "", "")
+	}()
 
 	// The CONNECT proxy: every tunnel ends at the fake Twilio, whatever
 	// host it names; nothing leaves the machine.
