@@ -180,7 +180,7 @@ func TestChaosProd(t *testing.T) {
 	}
 	tp := &temporalOnPG{script: script, log: filepath.Join(dir, "temporal.log"),
 		env: append(baseEnv(), "TEMPORAL_PORT="+strconv.Itoa(tport), "PG_HOST=127.0.0.1", "PG_PORT="+pgURL.Port(),
-			"PG_USER=postgres", "PG_PASSWORD=", "TEMPORAL_PG_STATE="+filepath.Join(dir, "temporal-state"))}
+			"PG_USER=postgres", "PG_PASSWORD=", "TEMPORAL_PG_STATE="+filepath.Join(dir, "temporal-state"), "READY_TIMEOUT=300")}
 	t0 := time.Now()
 	if err := tp.start(ctx); err != nil {
 		t.Fatal(err)
@@ -378,8 +378,19 @@ func TestChaosProd(t *testing.T) {
 		tp.kill()
 		temporalKills++
 		sleepCtx(ctx, down())
-		if err := tp.start(ctx); err != nil {
-			t.Fatalf("temporal does not come back: %v", err)
+		// Under load the script's readiness (a probe workflow started and
+		// terminated) can take minutes while the server catches up: a
+		// failed start is tried again, twice.
+		for attempt := 1; ; attempt++ {
+			err := tp.start(ctx)
+			if err == nil {
+				break
+			}
+			if attempt == 3 {
+				t.Fatalf("temporal does not come back: %v", err)
+			}
+			t.Logf("temporal restart attempt %d: %v", attempt, err)
+			tp.kill()
 		}
 		logFault(fault{what: fmt.Sprintf("round %d: kill -9 temporal server (and restart through the script)", r+1), start: st, end: time.Now()})
 
