@@ -488,6 +488,33 @@ func TestChaosProd(t *testing.T) {
 		}
 	}
 
+	// The final states as Postgres holds them at the end: a state the
+	// driver saw as final may have changed since (a verification seen
+	// "approved" that later expired is a durability failure).
+	changed := 0
+	if rows, err := conn.Query(ctx, `select id, status from verifications`); err != nil {
+		t.Fatalf("final states: %v", err)
+	} else {
+		states := map[string]string{}
+		for rows.Next() {
+			var id, st string
+			if err := rows.Scan(&id, &st); err != nil {
+				t.Fatalf("final states: %v", err)
+			}
+			states[id] = st
+		}
+		rows.Close()
+		for _, f := range flights {
+			if st, ok := states[f.id]; ok && f.id != "" && st != f.final {
+				if f.final != "" && f.final != "pending" {
+					changed++
+					f.note("seen %s by the driver, %s at the end", f.final, st)
+				}
+				f.final = st
+			}
+		}
+	}
+
 	// Start latency outside the crash windows.
 	var calmLat, allLat []time.Duration
 	for _, f := range flights {
@@ -549,6 +576,7 @@ func TestChaosProd(t *testing.T) {
 		c := byScenario[sc.name]
 		row("  "+sc.name+" → "+sc.expect, fmt.Sprintf("%d/%d", c[1], c[0]))
 	}
+	row("final states changed after the driver saw them final", changed)
 	row("right codes refused", refused)
 	row("wrong codes approved", wrongApproved)
 	row("receipts stored / applied", fmt.Sprintf("%d / %d", rc.total, rc.applied))
@@ -593,6 +621,9 @@ func TestChaosProd(t *testing.T) {
 
 	if len(lost) > 0 {
 		t.Errorf("%d of %d verifications not in their expected final state", len(lost), n)
+	}
+	if changed > 0 {
+		t.Errorf("%d verifications changed their final state after it was seen", changed)
 	}
 	if refused > 0 || wrongApproved > 0 {
 		t.Errorf("%d right codes refused, %d wrong codes approved", refused, wrongApproved)
