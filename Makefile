@@ -63,7 +63,7 @@ PENDING     ?= 100000
 # including its prerequisites (Temporal CLI, lint).
 MAKE_START := $(shell date +%s)
 
-.PHONY: help temporal-cli helm prism ts-deps ts-generate tools build dev lint fmt-check test unit alerts-test fuzz record-histories chaos chaos-short e2e-postgres-short bench bench-pending bench-analytics fairness fraud-sim clean
+.PHONY: help temporal-cli helm prism ts-deps ts-generate tools build dev lint fmt-check test unit alerts-test fuzz record-histories chaos chaos-short chaos-dev chaos-dev-short e2e-postgres-short bench bench-pending bench-analytics fairness fraud-sim clean
 
 help: ## list the targets
 	@echo "Usage: make <target>"
@@ -189,16 +189,31 @@ record-histories: temporal-cli ## record workflow histories for the replay test 
 	VERIFLOW_RECORD_HISTORIES=$(CURDIR)/$$dir $(GO) test -count=1 -run 'TestSandboxNumbers|TestCheckRightAfterStartIsApproved|TestWrongCodeThenMaxChecks|TestResendAndCancel|TestResendAfterCooldown|TestTransactionBinding|TestSignatureEvidence|TestEventsCallback|TestChannelGoal|TestNewChannelsSandboxNumbers' ./test/e2e; \
 	echo "recorded into $$dir"
 
-# The chaos test kills -9 and restarts the worker, the API and Temporal and
-# pauses Postgres while verifications run; it prints its figures at the end.
-CHAOS_N      ?= 200
+# The chaos test on the production topology (TestChaosProd): the Temporal
+# server on Postgres (scripts/temporal-on-postgres.sh), two API and two
+# worker processes; kill -9 of a random API, a random worker and the Temporal
+# server, a Postgres stop+start, every receipt's first signal dropped; the
+# live tenant's sends go through the real Twilio and Meta adapters to fake
+# endpoints. It prints its figures at the end (docs/reliability.md).
+CHAOS_N      ?= 1000
 CHAOS_ROUNDS ?= 3
+CHAOS_SHORT_N ?= 100
 
-chaos: temporal-cli ## chaos test: CHAOS_N verifications (200) through kill -9 of worker, API, Temporal and a paused Postgres, CHAOS_ROUNDS rounds (3); then the e2e suite on Temporal-on-Postgres
-	VERIFLOW_CHAOS=1 VERIFLOW_CHAOS_N=$(CHAOS_N) VERIFLOW_CHAOS_ROUNDS=$(CHAOS_ROUNDS) $(GO) test -count=1 -v -run '^TestChaos$$' -timeout 30m ./test/chaos/
+chaos: temporal-cli ## chaos test, production topology: CHAOS_N verifications (1000) over 2 APIs and 2 workers, Temporal on Postgres, CHAOS_ROUNDS rounds (3) of kill -9 (API, worker, Temporal) and Postgres restart; then the e2e suite on Temporal-on-Postgres
+	VERIFLOW_CHAOS=1 VERIFLOW_CHAOS_N=$(CHAOS_N) VERIFLOW_CHAOS_ROUNDS=$(CHAOS_ROUNDS) $(GO) test -count=1 -v -run '^TestChaosProd$$' -timeout 120m ./test/chaos/
 	scripts/e2e-on-postgres.sh
 
-chaos-short: temporal-cli ## short chaos test for CI (40 verifications, 1 round)
+chaos-short: temporal-cli ## short chaos test, production topology (CHAOS_SHORT_N=100 verifications, one fault of each kind)
+	VERIFLOW_CHAOS=1 VERIFLOW_CHAOS_N=$(CHAOS_SHORT_N) VERIFLOW_CHAOS_ROUNDS=1 $(GO) test -count=1 -v -run '^TestChaosProd$$' -timeout 30m ./test/chaos/
+
+# The chaos test's first form (TestChaos): one dev server (file-backed),
+# one API and one worker, Postgres paused (SIGSTOP) rather than restarted.
+CHAOS_DEV_N ?= 200
+
+chaos-dev: temporal-cli ## chaos test, dev topology: CHAOS_DEV_N verifications (200), one API, one worker, the Temporal dev server, Postgres paused, CHAOS_ROUNDS rounds
+	VERIFLOW_CHAOS=1 VERIFLOW_CHAOS_N=$(CHAOS_DEV_N) VERIFLOW_CHAOS_ROUNDS=$(CHAOS_ROUNDS) $(GO) test -count=1 -v -run '^TestChaos$$' -timeout 30m ./test/chaos/
+
+chaos-dev-short: temporal-cli ## short chaos test, dev topology (40 verifications, 1 round)
 	VERIFLOW_CHAOS=1 VERIFLOW_CHAOS_N=40 VERIFLOW_CHAOS_ROUNDS=1 $(GO) test -count=1 -v -run '^TestChaos$$' -timeout 20m ./test/chaos/
 
 # The short e2e subset run on the production topology by CI.

@@ -140,7 +140,7 @@ func (a *App) Close() {
 // RunWorker runs the Temporal worker until ctx is done, then stops it
 // gracefully (running activities are allowed to finish).
 func (a *App) RunWorker(ctx context.Context) error {
-	rs := receipts.New(a.Store, a.Temporal, a.Log)
+	rs := a.receipts()
 	sb := sandbox.New(sandboxStore{a.Store}, a.Secrets, rs)
 	// Receipts that could not be signalled (Temporal unreachable, a crash
 	// between storing and signalling) are signalled again by the relay.
@@ -200,6 +200,17 @@ func (a *App) RunWorker(ctx context.Context) error {
 	return nil
 }
 
+// receipts returns the receipts inbox, with the chaos test's fault
+// injection when the configuration asks for it.
+func (a *App) receipts() *receipts.Service {
+	rs := receipts.New(a.Store, a.Temporal, a.Log)
+	if a.Config.TestDropFirstReceiptSignal {
+		a.Log.Warn("test fault injection on: the first signal of every receipt is dropped (VERIFLOW_TEST_DROP_FIRST_RECEIPT_SIGNAL)")
+		rs.DropFirstSignals()
+	}
+	return rs
+}
+
 // Brands returns the resolver of tenants' display names and SMS autofill
 // settings: Postgres first, then the config file, then VERIFLOW_BRAND.
 func (a *App) Brands() *branding.Resolver {
@@ -218,7 +229,7 @@ func BrandDefaults(c config.Branding) branding.Defaults {
 
 // Handler returns the HTTP API, including the provider webhooks.
 func (a *App) Handler() http.Handler {
-	wh := a.webhooks(receipts.New(a.Store, a.Temporal, a.Log))
+	wh := a.webhooks(a.receipts())
 	if nets := a.Config.CodecTrustedNetworks; len(nets) > 0 {
 		if a.Config.CodecToken != "" {
 			a.Log.Warn("VERIFLOW_CODEC_TRUSTED_NETWORKS is ignored: VERIFLOW_CODEC_TOKEN is set")

@@ -83,6 +83,11 @@ type Config struct {
 	// negative: unbounded; VERIFLOW_API_QUEUE_WAIT, default 250ms).
 	MaxInFlight int
 	QueueWait   time.Duration
+	// TestDropFirstReceiptSignal is a fault injection for the chaos test
+	// only (VERIFLOW_TEST_DROP_FIRST_RECEIPT_SIGNAL=1): the first signal of
+	// every stored receipt is dropped, so only the receipt relay delivers
+	// receipts. Never set it in production.
+	TestDropFirstReceiptSignal bool
 }
 
 // FromEnv reads the configuration with getenv (os.Getenv in production).
@@ -110,6 +115,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		PayloadKeys:       getenv("VERIFLOW_PAYLOAD_KEYS"),
 		CodecToken:        getenv("VERIFLOW_CODEC_TOKEN"),
 		MetricsAddr:       get("VERIFLOW_METRICS_ADDR", ""),
+
+		TestDropFirstReceiptSignal: get("VERIFLOW_TEST_DROP_FIRST_RECEIPT_SIGNAL", "") == "1",
 	}
 	for _, o := range strings.Split(get("VERIFLOW_CODEC_ORIGINS", ""), ",") {
 		if o = strings.TrimSpace(o); o != "" {

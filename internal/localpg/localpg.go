@@ -171,6 +171,41 @@ func (c *Cluster) PID() int {
 	return c.cmd.Process.Pid
 }
 
+// StopServer shuts the server down as pg_ctl stop -m fast does (SIGINT to
+// the postmaster; SIGKILL of its process group after a timeout) and keeps
+// its data, so StartServer can start it again: the chaos test's Postgres
+// restart.
+func (c *Cluster) StopServer() error {
+	if c.cmd == nil || c.cmd.Process == nil {
+		return errors.New("localpg: server not running")
+	}
+	pid := c.cmd.Process.Pid
+	if err := c.cmd.Process.Signal(syscall.SIGINT); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return fmt.Errorf("localpg: signal postmaster %d: %w", pid, err)
+	}
+	select {
+	case <-c.done:
+	case <-time.After(stopTimeout):
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		<-c.done
+		return fmt.Errorf("localpg: fast shutdown of pid %d timed out after %s", pid, stopTimeout)
+	}
+	return nil
+}
+
+// StartServer starts a server stopped by StopServer again, on the same
+// port and data, and waits (bounded by ctx) until it accepts connections.
+func (c *Cluster) StartServer(ctx context.Context) error {
+	if c.done != nil {
+		select {
+		case <-c.done:
+		default:
+			return errors.New("localpg: server already running")
+		}
+	}
+	return c.launch(ctx, c.port)
+}
+
 // CreateDatabase creates another empty database and returns its URL (for
 // test isolation). name must be a lower-case identifier ([a-z_][a-z0-9_]*,
 // at most 63 bytes).

@@ -42,12 +42,22 @@ type Service struct {
 	store    Store
 	signaler Signaler
 	log      *slog.Logger
+	// dropFirst is the chaos test's fault injection: the first signal of
+	// each receipt (from Ingest or ApplyPending) is dropped, so only the
+	// Relay delivers it.
+	dropFirst bool
 }
 
 // New returns a Service.
 func New(s Store, sig Signaler, log *slog.Logger) *Service {
 	return &Service{store: s, signaler: sig, log: log}
 }
+
+// DropFirstSignals turns on a fault injection for tests only
+// (VERIFLOW_TEST_DROP_FIRST_RECEIPT_SIGNAL): the first signal of every
+// stored receipt is dropped as if Temporal had been unreachable, so the
+// receipt stays stored and unapplied until the Relay signals it.
+func (s *Service) DropFirstSignals() { s.dropFirst = true }
 
 // DedupeKey identifies a receipt: the same status of the same message is
 // the same receipt, however many times the provider sends it.
@@ -79,7 +89,7 @@ func (s *Service) Ingest(ctx context.Context, r contract.Receipt) error {
 		s.log.WarnContext(ctx, "receipt stored, owner lookup failed", "receipt_id", id, "error", err)
 		return nil
 	}
-	s.deliver(ctx, vid, tenant, r)
+	s.deliver(ctx, vid, tenant, r, true)
 	return nil
 }
 
@@ -91,19 +101,24 @@ func (s *Service) ApplyPending(ctx context.Context, provider, messageID, verific
 		return fmt.Errorf("receipts: pending: %w", err)
 	}
 	for _, r := range pending {
-		s.deliver(ctx, verificationID, tenantID, r)
+		s.deliver(ctx, verificationID, tenantID, r, true)
 	}
 	return nil
 }
 
 // deliver signals one stored receipt and marks it applied. A finished
 // verification cannot take signals any more; the receipt then goes to the
-// audit trail only.
+// audit trail only. first says the signal is the receipt's first try (not
+// the Relay's), which the fault injection of DropFirstSignals drops.
 //
 // Informational receipts (queued, sent) are only marked applied: the
 // workflow would ignore them, and a signal costs a history event and a
 // workflow task.
-func (s *Service) deliver(ctx context.Context, verificationID, tenantID string, r contract.Receipt) {
+func (s *Service) deliver(ctx context.Context, verificationID, tenantID string, r contract.Receipt, first bool) {
+	if first && s.dropFirst {
+		s.log.InfoContext(ctx, "test fault: first receipt signal dropped; the relay delivers it", "verification_id", verificationID, "receipt_id", r.ID)
+		return
+	}
 	var err error
 	if !r.Status.Informational() {
 		err = s.signaler.SignalWorkflow(ctx, contract.WorkflowID(verificationID), "", contract.SignalReceipt, r)

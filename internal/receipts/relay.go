@@ -43,7 +43,7 @@ func (r *Relay) Once(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("receipts: relay: %w", err)
 	}
 	for _, s := range stranded {
-		r.inbox.deliver(ctx, s.VerificationID, s.TenantID, s.Receipt)
+		r.inbox.deliver(ctx, s.VerificationID, s.TenantID, s.Receipt, false)
 	}
 	return len(stranded), nil
 }

@@ -2,12 +2,14 @@ package chaos
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
@@ -48,6 +50,18 @@ type scenario struct {
 	channel string // approve: the channel whose message carries the code the test types
 	timeout int    // channel_timeout_seconds, 0 for the default
 	expect  string
+	// kind is the verification kind ("" is signup); bind is what the start
+	// and every check carry besides (a transaction or a document).
+	kind string
+	bind map[string]any
+	// email sends to an e-mail address instead of phone.
+	email string
+	// wrongFirst types a wrong code before the right one.
+	wrongFirst bool
+	// live routes the verification through the real Twilio and Meta
+	// adapters to the fake endpoints ("wa_fail": WhatsApp fails over to
+	// SMS; "wa_ok": WhatsApp delivered), to a destination of its own.
+	live string
 }
 
 var scenarios = []scenario{
@@ -67,6 +81,17 @@ type flight struct {
 	notes []string
 	// refused counts checks with the right code answered "pending".
 	refused int
+	// wrongApproved counts wrong codes answered "approved".
+	wrongApproved int
+	// to is the destination; code reads the code of a channel's message
+	// ("" while there is none).
+	to   map[string]string
+	code func(ctx context.Context, channel string) (string, error)
+	// startAt and startDur time the start request (retries included);
+	// doneAt is when the driver saw the final state.
+	startAt  time.Time
+	startDur time.Duration
+	doneAt   time.Time
 }
 
 func (f *flight) note(format string, args ...any) {
@@ -207,7 +232,7 @@ func TestChaos(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recv.secret.Store(callbackSecret)
+	recv.addSecret(callbackSecret)
 
 	// Worker and API.
 	newProc := func(name string) *proc {
@@ -229,7 +254,7 @@ func TestChaos(t *testing.T) {
 	if err := devstack.WaitHTTP(ctx, base+"/healthz", time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	client := newAPIClient(base, key)
+	client := newAPIClient(key, base)
 	t.Logf("stack ready in %s", time.Since(began).Round(time.Millisecond))
 
 	// The load: N verifications spread over the fault window.
@@ -241,6 +266,10 @@ func TestChaos(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		f := &flight{idx: i, sc: scenarios[i%len(scenarios)]}
+		f.to = map[string]string{"phone": f.sc.phone}
+		f.code = func(ctx context.Context, ch string) (string, error) {
+			return client.sandboxCode(ctx, f.sc.phone, f.id, ch)
+		}
 		flights[i] = f
 		delay := spread * time.Duration(i) / time.Duration(n)
 		wg.Go(func() {
@@ -494,13 +523,17 @@ func baseEnv() []string {
 
 // drive starts one verification and plays its scenario until it is final.
 func drive(ctx context.Context, c *apiClient, f *flight, runID string) {
-	req := map[string]any{"kind": "signup", "to": map[string]string{"phone": f.sc.phone}, "ttl_seconds": 600,
+	kind := cmp.Or(f.sc.kind, "signup")
+	req := map[string]any{"kind": kind, "to": f.to, "ttl_seconds": 600,
 		"supersede": false, "metadata": map[string]string{"chaos": strconv.Itoa(f.idx)}}
 	if f.sc.timeout > 0 {
 		req["channel_timeout_seconds"] = f.sc.timeout
 	}
+	maps.Copy(req, f.sc.bind)
 	body, _ := json.Marshal(req)
+	f.startAt = time.Now()
 	status, b, err := c.call(ctx, http.MethodPost, "/v1/verifications", body, fmt.Sprintf("chaos-%s-%d", runID, f.idx))
+	f.startDur = time.Since(f.startAt)
 	if err != nil {
 		f.note("start: %v", err)
 		return
@@ -532,13 +565,23 @@ func drive(ctx context.Context, c *apiClient, f *flight, runID string) {
 				break
 			}
 			if slices.ContainsFunc(v.Attempts, func(a attempt) bool { return a.Channel == f.sc.channel }) {
-				code, err := c.sandboxCode(ctx, f.sc.phone, f.id, f.sc.channel)
+				code, err := f.code(ctx, f.sc.channel)
 				if err != nil {
 					f.note("%v", err)
 					break
 				}
+				if code != "" && f.sc.wrongFirst {
+					f.sc.wrongFirst = false
+					status, b, err := c.try(ctx, http.MethodPost, "/v1/verifications/"+f.id+"/check", checkBody(wrongCode(code), f.sc.bind))
+					f.note("wrong code typed once: %d %v", status, err)
+					var ans verification
+					if err == nil && status == http.StatusOK && json.Unmarshal(b, &ans) == nil && ans.Status == "approved" {
+						f.wrongApproved++
+						f.note("wrong code approved: %s", b)
+					}
+				}
 				if code != "" {
-					status, b, err := c.call(ctx, http.MethodPost, "/v1/verifications/"+f.id+"/check", []byte(`{"code":"`+code+`"}`), "")
+					status, b, err := c.call(ctx, http.MethodPost, "/v1/verifications/"+f.id+"/check", checkBody(code, f.sc.bind), "")
 					var ans verification
 					switch {
 					case err != nil:
@@ -573,6 +616,7 @@ func drive(ctx context.Context, c *apiClient, f *flight, runID string) {
 		if err == nil {
 			f.final = v.Status
 			if v.Status != "pending" {
+				f.doneAt = time.Now()
 				return
 			}
 		} else if ctx.Err() == nil {
@@ -581,6 +625,21 @@ func drive(ctx context.Context, c *apiClient, f *flight, runID string) {
 		sleepCtx(ctx, time.Second+mrand.N(500*time.Millisecond))
 	}
 	f.note("still %s when the settle time ran out", f.final)
+}
+
+// checkBody is a check's body: the code and the binding of the start.
+func checkBody(code string, bind map[string]any) []byte {
+	req := map[string]any{"code": code}
+	maps.Copy(req, bind)
+	b, _ := json.Marshal(req)
+	return b
+}
+
+// wrongCode returns a code of the same length that differs in its last
+// digit.
+func wrongCode(code string) string {
+	last := (code[len(code)-1]-'0'+1)%10 + '0'
+	return code[:len(code)-1] + string(rune(last))
 }
 
 type receipts struct {
@@ -638,7 +697,7 @@ type sends struct {
 // second line for the same (verification, message id). A SendCode answered
 // from the send ledger calls no provider and logs "code already sent"; one
 // that resends after a lost answer appends a send_uncertain audit event.
-func sendFigures(ctx context.Context, conn *pgx.Conn, workerLog string) (sends, error) {
+func sendFigures(ctx context.Context, conn *pgx.Conn, workerLogs ...string) (sends, error) {
 	var s sends
 	err := conn.QueryRow(ctx, `select (select count(*) from messages), (select count(*) from sandbox_messages),
 		(select count(*) from (select 1 from messages group by verification_id, seq having count(*) > 1) d),
@@ -646,12 +705,23 @@ func sendFigures(ctx context.Context, conn *pgx.Conn, workerLog string) (sends, 
 	if err != nil {
 		return s, fmt.Errorf("count messages: %w", err)
 	}
+	seen := map[string]int{}
+	for _, workerLog := range workerLogs {
+		if err := countSends(workerLog, seen, &s); err != nil {
+			return s, err
+		}
+	}
+	s.distinct = len(seen)
+	return s, nil
+}
+
+// countSends adds the "code sent" lines of one worker log to seen and s.
+func countSends(workerLog string, seen map[string]int, s *sends) error {
 	f, err := os.Open(workerLog)
 	if err != nil {
-		return s, err
+		return err
 	}
 	defer func() { _ = f.Close() }()
-	seen := map[string]int{}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 0, 1<<20), 1<<20)
 	for sc.Scan() {
@@ -668,9 +738,8 @@ func sendFigures(ctx context.Context, conn *pgx.Conn, workerLog string) (sends, 
 		seen[k]++
 		s.maxPerAttempt = max(s.maxPerAttempt, seen[k])
 	}
-	s.distinct = len(seen)
 	if err := sc.Err(); err != nil && !errors.Is(err, bufio.ErrTooLong) {
-		return s, err
+		return err
 	}
-	return s, nil
+	return nil
 }

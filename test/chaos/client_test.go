@@ -19,16 +19,18 @@ import (
 // Starts carry an Idempotency-Key, so a retried start never makes a second
 // verification.
 type apiClient struct {
-	base    string
-	key     string
-	hc      *http.Client
-	calls   atomic.Int64
-	retries atomic.Int64
+	bases     []string // the APIs, used in turn; a transport error moves on to the next, as a load balancer would
+	rr        atomic.Int64
+	key       string
+	hc        *http.Client
+	calls     atomic.Int64
+	retries   atomic.Int64
+	failovers atomic.Int64
 }
 
-func newAPIClient(base, key string) *apiClient {
+func newAPIClient(key string, bases ...string) *apiClient {
 	tr := &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: 30 * time.Second}
-	return &apiClient{base: base, key: key, hc: &http.Client{Transport: tr}}
+	return &apiClient{bases: bases, key: key, hc: &http.Client{Transport: tr}}
 }
 
 // call sends one request until it gets an answer that is not a transient
@@ -36,9 +38,10 @@ func newAPIClient(base, key string) *apiClient {
 func (c *apiClient) call(ctx context.Context, method, path string, body []byte, idem string) (int, []byte, error) {
 	backoff := 100 * time.Millisecond
 	var last string
+	base := c.bases[int(c.rr.Add(1))%len(c.bases)]
 	for {
 		c.calls.Add(1)
-		status, b, wait, err := c.once(ctx, method, path, body, idem)
+		status, b, wait, err := c.once(ctx, base+path, method, body, idem)
 		if err == nil && status < 500 && status != http.StatusTooManyRequests {
 			return status, b, nil
 		}
@@ -51,6 +54,12 @@ func (c *apiClient) call(ctx context.Context, method, path string, body []byte, 
 			return 0, nil, fmt.Errorf("%s %s: gave up (%w); last answer: %s", method, path, ctx.Err(), last)
 		}
 		c.retries.Add(1)
+		if err != nil && len(c.bases) > 1 {
+			// Connection refused or reset: the load balancer sends the
+			// retry to another API at once.
+			base = c.bases[int(c.rr.Add(1))%len(c.bases)]
+			c.failovers.Add(1)
+		}
 		d := backoff/2 + rand.N(backoff/2+1)
 		if wait > d {
 			d = wait
@@ -62,14 +71,22 @@ func (c *apiClient) call(ctx context.Context, method, path string, body []byte, 
 	}
 }
 
-func (c *apiClient) once(ctx context.Context, method, path string, body []byte, idem string) (int, []byte, time.Duration, error) {
+// try sends one request once, to the next API: no retry (a wrong code
+// typed once; a retry after a 503 could count it twice).
+func (c *apiClient) try(ctx context.Context, method, path string, body []byte) (int, []byte, error) {
+	c.calls.Add(1)
+	status, b, _, err := c.once(ctx, c.bases[int(c.rr.Add(1))%len(c.bases)]+path, method, body, "")
+	return status, b, err
+}
+
+func (c *apiClient) once(ctx context.Context, target, method string, body []byte, idem string) (int, []byte, time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, target, rd)
 	if err != nil {
 		return 0, nil, 0, err
 	}

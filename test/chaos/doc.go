@@ -1,8 +1,15 @@
-// Package chaos holds Veriflow's chaos test (TestChaos): hundreds of
-// sandbox verifications driven through the HTTP API while the test kills -9
-// and restarts the worker, the API and the Temporal dev server (file-backed)
-// and pauses Postgres, then checks that every verification reaches the
-// final state its sandbox script implies and every receipt is applied.
+// Package chaos holds Veriflow's chaos tests: hundreds of verifications
+// driven through the HTTP API while processes are killed -9 and restarted,
+// then checks that every verification reaches the final state its script
+// implies, that receipts and events are not lost, and counts duplicate
+// sends.
 //
-// It runs only with VERIFLOW_CHAOS=1 (make chaos, make chaos-short).
+// TestChaosProd (make chaos, make chaos-short) runs the production
+// topology: the Temporal server on Postgres, two APIs and two workers, the
+// real Twilio and Meta adapters against fake endpoints, kill -9 of an API,
+// a worker and the Temporal server, and a Postgres restart. TestChaos (make
+// chaos-dev, make chaos-dev-short) runs one API, one worker and the
+// Temporal dev server, and pauses Postgres.
+//
+// They run only with VERIFLOW_CHAOS=1.
 package chaos

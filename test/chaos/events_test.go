@@ -19,8 +19,8 @@ import (
 // counts what it accepted per event id.
 type receiver struct {
 	server   *httptest.Server
-	secret   atomic.Value // string, set once the callback is registered
 	mu       sync.Mutex
+	secrets  []string // the tenants' callback secrets, added once registered
 	accepted map[string]int
 	bad      atomic.Int64
 	refused  atomic.Int64
@@ -29,12 +29,10 @@ type receiver struct {
 
 func newReceiver() *receiver {
 	r := &receiver{accepted: map[string]int{}}
-	r.secret.Store("")
 	r.server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		n := r.calls.Add(1)
 		body, err := io.ReadAll(io.LimitReader(req.Body, 1<<20))
-		secret, _ := r.secret.Load().(string)
-		if err != nil || secret == "" || events.Verify(secret, req.Header.Get("Veriflow-Signature"), body, time.Now(), 5*time.Minute) != nil {
+		if err != nil || !r.verify(req.Header.Get("Veriflow-Signature"), body) {
 			r.bad.Add(1)
 			http.Error(w, "bad signature", http.StatusUnauthorized)
 			return
@@ -50,6 +48,25 @@ func newReceiver() *receiver {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	return r
+}
+
+// addSecret adds a tenant's callback secret.
+func (r *receiver) addSecret(s string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.secrets = append(r.secrets, s)
+}
+
+// verify reports whether one of the tenants' secrets signed body.
+func (r *receiver) verify(header string, body []byte) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range r.secrets {
+		if events.Verify(s, header, body, time.Now(), 5*time.Minute) == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // eventFigures are the outbound events as Postgres and the receiver see them.
