@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 )
 
@@ -94,5 +95,65 @@ type AttemptAnalytics struct {
 func (c *Client) AttemptAnalytics(ctx context.Context, q AnalyticsQuery) (AttemptAnalytics, error) {
 	var out AttemptAnalytics
 	_, err := c.do(ctx, http.MethodGet, "/v1/analytics/attempts"+q.encode(), nil, nil, &out)
+	return out, err
+}
+
+// RiskReport is the fraud engine's report of a period (GET /v1/risk/report):
+// the challenged and blocked verifications (in shadow mode: what enforcement
+// would have done), with each reason's key, value and threshold.
+type RiskReport struct {
+	From          time.Time       `json:"from"`
+	To            time.Time       `json:"to"`
+	Mode          string          `json:"mode"`
+	Counts        []RiskCount     `json:"counts"`
+	Verifications []RiskReportRow `json:"verifications"`
+}
+
+// RiskCount counts a period's verifications with one decision and mode, and
+// how many were approved anyway.
+type RiskCount struct {
+	Decision      string `json:"decision"`
+	Mode          string `json:"mode"`
+	Verifications int    `json:"verifications"`
+	Approved      int    `json:"approved"`
+}
+
+// RiskReportRow is one challenged or blocked verification.
+type RiskReportRow struct {
+	ID        string    `json:"id"`
+	Kind      string    `json:"kind"`
+	Status    string    `json:"status"`
+	Country   *string   `json:"country"`
+	CreatedAt time.Time `json:"created_at"`
+	Decision  string    `json:"decision"`
+	Mode      string    `json:"mode"`
+	Reasons   []struct {
+		Signal    string  `json:"signal"`
+		Scope     string  `json:"scope,omitempty"`
+		Key       string  `json:"key,omitempty"`
+		Value     float64 `json:"value"`
+		Threshold float64 `json:"threshold"`
+	} `json:"reasons"`
+}
+
+// RiskReport returns the fraud engine's report of [from, to) (zero: the
+// last 24 hours), at most limit verifications (0: the server's 100).
+func (c *Client) RiskReport(ctx context.Context, from, to time.Time, limit int) (RiskReport, error) {
+	v := url.Values{}
+	if !from.IsZero() {
+		v.Set("from", from.UTC().Format(time.RFC3339))
+	}
+	if !to.IsZero() {
+		v.Set("to", to.UTC().Format(time.RFC3339))
+	}
+	if limit > 0 {
+		v.Set("limit", strconv.Itoa(limit))
+	}
+	path := "/v1/risk/report"
+	if len(v) > 0 {
+		path += "?" + v.Encode()
+	}
+	var out RiskReport
+	_, err := c.do(ctx, http.MethodGet, path, nil, nil, &out)
 	return out, err
 }

@@ -47,3 +47,27 @@ func TestAttemptAnalytics(t *testing.T) {
 		t.Errorf("channels: %v %s", err, gotQuery)
 	}
 }
+
+func TestRiskReport(t *testing.T) {
+	var gotQuery string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotQuery = r.URL.Path + "?" + r.URL.RawQuery
+		_, _ = w.Write([]byte(`{"from":"2026-11-01T00:00:00Z","to":"2026-11-02T00:00:00Z","mode":"shadow",
+			"counts":[{"decision":"challenge","mode":"shadow","verifications":3,"approved":1}],
+			"verifications":[{"id":"vf_1","kind":"signup","status":"expired","country":"UZ","created_at":"2026-11-01T10:00:00Z",
+			"decision":"challenge","mode":"shadow","reasons":[{"signal":"unverified_hour","scope":"country","key":"UZ","value":21,"threshold":20}]}]}`))
+	}))
+	defer srv.Close()
+	c := New(srv.URL, "vf_test_x", nil)
+	from := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	rep, err := c.RiskReport(t.Context(), from, from.Add(24*time.Hour), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gotQuery != "/v1/risk/report?from=2026-11-01T00%3A00%3A00Z&limit=10&to=2026-11-02T00%3A00%3A00Z" {
+		t.Errorf("query %s", gotQuery)
+	}
+	if rep.Mode != "shadow" || rep.Counts[0].Approved != 1 || rep.Verifications[0].Reasons[0].Threshold != 20 || *rep.Verifications[0].Country != "UZ" {
+		t.Errorf("decoded %+v", rep)
+	}
+}

@@ -24,6 +24,12 @@ export type FieldError = Schemas["FieldError"];
 export type ChannelAnalytics = Schemas["ChannelAnalytics"];
 /** Attempts by channel × country × provider, priced (GET /v1/analytics/attempts). */
 export type AttemptAnalytics = Schemas["AttemptAnalytics"];
+/** The fraud engine's challenged and blocked verifications (GET /v1/risk/report). */
+export type RiskReport = Schemas["RiskReport"];
+/** The fraud engine's decision on a start (on every verification). */
+export type Risk = Schemas["Risk"];
+/** from, to (RFC 3339) and limit of a risk report call; all optional. */
+export type RiskReportQuery = NonNullable<operations["riskReport"]["parameters"]["query"]>;
 /** Messages the sandbox received (test-mode keys only). */
 export type SandboxMessageList = Schemas["SandboxMessageList"];
 /** from, to (RFC 3339) and kind of an analytics call; all optional. */
@@ -163,6 +169,15 @@ export class Veriflow {
     attempts: async (q: AnalyticsQuery = {}): Promise<AttemptAnalytics> =>
       (await this.#call<AttemptAnalytics>("GET", "/v1/analytics/attempts" + query(q))).body,
   };
+
+  /**
+   * The fraud engine's challenged and blocked verifications of a period (in
+   * shadow mode: what enforcement would have done), with each reason's key,
+   * value and threshold.
+   */
+  async riskReport(q: RiskReportQuery = {}): Promise<RiskReport> {
+    return (await this.#call<RiskReport>("GET", "/v1/risk/report" + query(q))).body;
+  }
 
   /** Messages the sandbox received for test-mode keys: the only place a code is shown. */
   async sandboxMessages(q: SandboxQuery = {}): Promise<SandboxMessageList> {

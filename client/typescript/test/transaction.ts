@@ -1,7 +1,7 @@
 // An end-to-end run of the client against a live stack (test/e2e's
 // TestTypeScriptClient compiles and runs it): a whole transaction
 // verification, an idempotent replay, a resend inside the cooldown, a cancel
-// and both analytics calls. Exits non-zero on the first failed assertion.
+// both analytics calls and the risk report. Exits non-zero on the first failed assertion.
 import { Veriflow, VeriflowProblem, type Verification } from "../src/index.js";
 
 declare const process: { env: Record<string, string | undefined>; exitCode?: number };
@@ -44,6 +44,7 @@ async function main(): Promise<void> {
   assert(v.status === "pending" && v.kind === "transaction", `pending transaction, got ${v.status} ${v.kind}`);
   assert(v.to.phone !== undefined && v.to.phone !== phone && v.to.phone.includes("*"), `masked phone, got ${v.to.phone}`);
   assert(v.checks_left === 3, `3 checks, got ${v.checks_left}`);
+  assert(v.risk?.decision === "allow" && Array.isArray(v.risk.reasons), `risk allow, got ${JSON.stringify(v.risk)}`);
   const replay = await vf.start({ kind: "transaction", to: { phone }, transaction, metadata: { order: "o_1" } }, { idempotencyKey: idem });
   assert(!replay.created && replay.verification.id === v.id, "a replay answers 200 with the same id");
 
@@ -97,6 +98,8 @@ async function main(): Promise<void> {
   assert(Array.isArray(channels.channels) && channels.kind === "transaction", "channel analytics");
   const attempts = await vf.analytics.attempts();
   assert(Array.isArray(attempts.rows) && typeof attempts.totals.sent === "number", "attempt analytics");
+  const risk = await vf.riskReport({ limit: 10 });
+  assert(Array.isArray(risk.verifications) && (risk.mode === "enforce" || risk.mode === "shadow"), "risk report");
 
   console.log(`ok: ${v.id} approved, ${other.id} canceled`);
 }
