@@ -16,12 +16,12 @@ func TestPercentiles(t *testing.T) {
 	for i := 100; i >= 1; i-- {
 		d = append(d, time.Duration(i)*time.Millisecond)
 	}
-	got := percentiles(d)
+	got := Percentiles(d)
 	want := Latency{P50: 50, P95: 95, P99: 99, Max: 100}
 	if got != want {
 		t.Fatalf("percentiles = %+v, want %+v", got, want)
 	}
-	if one := percentiles([]time.Duration{7 * time.Millisecond}); one != (Latency{7, 7, 7, 7}) {
+	if one := Percentiles([]time.Duration{7 * time.Millisecond}); one != (Latency{7, 7, 7, 7}) {
 		t.Fatalf("one sample: %+v", one)
 	}
 }

@@ -201,9 +201,9 @@ func summarize(target, mode string, conc int, rate float64, elapsed time.Duratio
 			sends = append(sends, s.Send)
 		}
 	}
-	p.Start, p.Check = percentiles(starts), percentiles(checks)
+	p.Start, p.Check = Percentiles(starts), Percentiles(checks)
 	if len(sends) > 0 {
-		p.Send = percentiles(sends)
+		p.Send = Percentiles(sends)
 	}
 	p.Shed = o.shed
 	n := float64(p.Approved)
@@ -212,7 +212,12 @@ func summarize(target, mode string, conc int, rate float64, elapsed time.Duratio
 	return p
 }
 
-func percentiles(d []time.Duration) Latency {
+// Percentiles sorts d and returns its p50, p95, p99 and maximum in
+// milliseconds (nearest rank); zero for no samples.
+func Percentiles(d []time.Duration) Latency {
+	if len(d) == 0 {
+		return Latency{}
+	}
 	slices.Sort(d)
 	at := func(q float64) float64 {
 		i := int(math.Ceil(q*float64(len(d)))) - 1
