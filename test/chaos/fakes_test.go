@@ -5,14 +5,10 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha1"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
@@ -31,6 +27,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/veriflow/veriflow/internal/providers/providerstest"
 )
 
 // Provider credentials of the chaos deployment (fakes on loopback).
@@ -258,12 +256,12 @@ func (f *fakeProviders) postReceipt(channel, id, to, status string) {
 			code = 131026
 		}
 		body = metaStatus(id, status, code)
-		path, ctype, sigHeader, sig = "/webhooks/whatsapp", "application/json", "X-Hub-Signature-256", metaSignature(fakeMetaSecret, body)
+		path, ctype, sigHeader, sig = "/webhooks/whatsapp", "application/json", "X-Hub-Signature-256", providerstest.MetaSignature(fakeMetaSecret, body)
 	} else {
 		form := url.Values{"MessageSid": {id}, "MessageStatus": {status}, "AccountSid": {fakeTwilioSID}, "To": {to}}
 		body = []byte(form.Encode())
 		path, ctype, sigHeader = "/webhooks/twilio/status", "application/x-www-form-urlencoded", "X-Twilio-Signature"
-		sig = twilioSignature(fakeTwilioToken, f.publicBase+path, form)
+		sig = providerstest.TwilioSignature(fakeTwilioToken, f.publicBase+path, form)
 	}
 	if !sleepCtx(f.ctx, 200*time.Millisecond) {
 		f.lost.Add(1)
@@ -290,33 +288,6 @@ func (f *fakeProviders) postReceipt(channel, id, to, status string) {
 		sleepCtx(f.ctx, 500*time.Millisecond)
 	}
 	f.lost.Add(1)
-}
-
-// twilioSignature computes X-Twilio-Signature as Twilio documents it.
-func twilioSignature(token, fullURL string, form url.Values) string {
-	keys := make([]string, 0, len(form))
-	for k := range form {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	b.WriteString(fullURL)
-	for _, k := range keys {
-		for _, v := range form[k] {
-			b.WriteString(k)
-			b.WriteString(v)
-		}
-	}
-	m := hmac.New(sha1.New, []byte(token))
-	m.Write([]byte(b.String()))
-	return base64.StdEncoding.EncodeToString(m.Sum(nil))
-}
-
-// metaSignature computes X-Hub-Signature-256 over a raw body.
-func metaSignature(secret string, body []byte) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }
 
 // metaStatus builds a WhatsApp Business notification with one status.

@@ -1,17 +1,12 @@
 package e2e
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha1"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sort"
 	"strings"
 	"sync"
 
@@ -169,34 +164,6 @@ func providerConfig(publicBaseURL, fakeURL string) config.Providers {
 		Tenants: map[string]map[string]string{"initech": {"whatsapp": "meta", "sms": "twilio", "rcs": "twilio", "voice": twiliovoice.Name},
 			"failco": {"whatsapp": "meta,twilio", "sms": "twilio"}},
 	}
-}
-
-// twilioSignature computes X-Twilio-Signature as Twilio documents it:
-// base64(HMAC-SHA1(token, url + each sorted key and its value)).
-func twilioSignature(token, fullURL string, form url.Values) string {
-	keys := make([]string, 0, len(form))
-	for k := range form {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	b.WriteString(fullURL)
-	for _, k := range keys {
-		for _, v := range form[k] {
-			b.WriteString(k)
-			b.WriteString(v)
-		}
-	}
-	m := hmac.New(sha1.New, []byte(token))
-	m.Write([]byte(b.String()))
-	return base64.StdEncoding.EncodeToString(m.Sum(nil))
-}
-
-// metaSignature computes X-Hub-Signature-256 over a raw body.
-func metaSignature(secret string, body []byte) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }
 
 // metaStatus builds a WhatsApp Business notification with one status.

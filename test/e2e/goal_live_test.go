@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"testing"
 	"time"
+
+	"github.com/veriflow/veriflow/internal/providers/providerstest"
 )
 
 // TestLiveWhatsAppNotReadFailsOverToRCS is the read goal on the live path:
@@ -22,7 +24,7 @@ func TestLiveWhatsAppNotReadFailsOverToRCS(t *testing.T) {
 	})
 	wamid := s.messageIDFor(t, v.ID, "meta")
 	delivered := metaStatus(wamid, "delivered", 0)
-	if r := s.metaWebhook(t, delivered, metaSignature(metaAppSecret, delivered)); r.Status != http.StatusOK {
+	if r := s.metaWebhook(t, delivered, providerstest.MetaSignature(metaAppSecret, delivered)); r.Status != http.StatusOK {
 		t.Fatalf("meta delivered: %d %s", r.Status, r.Body)
 	}
 	got := s.waitFor(t, s.initech, v.ID, 15*time.Second, "rcs sent after the timeout", func(v verification) bool {

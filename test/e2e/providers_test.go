@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/veriflow/veriflow/internal/providers/providerstest"
 	"github.com/veriflow/veriflow/internal/store"
 )
 
@@ -20,7 +21,7 @@ func (s *stack) postWebhook(t *testing.T, path, contentType string, body []byte,
 
 func (s *stack) twilioCallback(t *testing.T, form url.Values, token string) response {
 	t.Helper()
-	sig := twilioSignature(token, s.server.URL+"/webhooks/twilio/status", form)
+	sig := providerstest.TwilioSignature(token, s.server.URL+"/webhooks/twilio/status", form)
 	return s.postWebhook(t, "/webhooks/twilio/status", "application/x-www-form-urlencoded", []byte(form.Encode()), "X-Twilio-Signature", sig)
 }
 
@@ -55,14 +56,14 @@ func TestWhatsAppFailsOverToTwilioSMS(t *testing.T) {
 
 	// A forged notification changes nothing.
 	failed := metaStatus(wamid, "failed", 131026)
-	if r := s.metaWebhook(t, failed, metaSignature("not-the-secret", failed)); r.Status != http.StatusForbidden {
+	if r := s.metaWebhook(t, failed, providerstest.MetaSignature("not-the-secret", failed)); r.Status != http.StatusForbidden {
 		t.Fatalf("forged webhook: %d %s", r.Status, r.Body)
 	}
 	if g := s.call(t, "GET", "/v1/verifications/"+v.ID, s.initech, nil).verification(t); len(g.Attempts) != 1 {
 		t.Fatalf("forged webhook changed the verification: %+v", g)
 	}
 	// The genuine one fails WhatsApp over to SMS at once.
-	if r := s.metaWebhook(t, failed, metaSignature(metaAppSecret, failed)); r.Status != http.StatusOK {
+	if r := s.metaWebhook(t, failed, providerstest.MetaSignature(metaAppSecret, failed)); r.Status != http.StatusOK {
 		t.Fatalf("signed webhook: %d %s", r.Status, r.Body)
 	}
 	got = s.waitFor(t, s.initech, v.ID, 10*time.Second, "sms sent", func(v verification) bool {
@@ -137,7 +138,7 @@ func (s *stack) waitForEvent(t *testing.T, verificationID, typ string) {
 func TestWebhookSignatures(t *testing.T) {
 	s := need(t)
 	form := url.Values{"MessageSid": {"SMunknown0000000000000000000000000"}, "MessageStatus": {"delivered"}}
-	good := twilioSignature(twilioAuthToken, s.server.URL+"/webhooks/twilio/status", form)
+	good := providerstest.TwilioSignature(twilioAuthToken, s.server.URL+"/webhooks/twilio/status", form)
 	cases := []struct {
 		name   string
 		path   string
@@ -148,7 +149,7 @@ func TestWebhookSignatures(t *testing.T) {
 	}{
 		{"twilio unsigned", "/webhooks/twilio/status", "application/x-www-form-urlencoded", []byte(form.Encode()), nil, 403},
 		{"twilio forged", "/webhooks/twilio/status", "application/x-www-form-urlencoded", []byte(form.Encode()),
-			[]string{"X-Twilio-Signature", twilioSignature("wrong-token", s.server.URL+"/webhooks/twilio/status", form)}, 403},
+			[]string{"X-Twilio-Signature", providerstest.TwilioSignature("wrong-token", s.server.URL+"/webhooks/twilio/status", form)}, 403},
 		{"twilio tampered", "/webhooks/twilio/status", "application/x-www-form-urlencoded",
 			[]byte(strings.Replace(form.Encode(), "delivered", "failed", 1)), []string{"X-Twilio-Signature", good}, 403},
 		{"twilio truncated", "/webhooks/twilio/status", "application/x-www-form-urlencoded",
@@ -159,7 +160,7 @@ func TestWebhookSignatures(t *testing.T) {
 		{"meta malformed header", "/webhooks/whatsapp", "application/json", metaStatus("wamid.x", "delivered", 0),
 			[]string{"X-Hub-Signature-256", "sha256=zz"}, 403},
 		{"meta truncated", "/webhooks/whatsapp", "application/json", metaStatus("wamid.x", "delivered", 0)[:40],
-			[]string{"X-Hub-Signature-256", metaSignature(metaAppSecret, metaStatus("wamid.x", "delivered", 0))}, 403},
+			[]string{"X-Hub-Signature-256", providerstest.MetaSignature(metaAppSecret, metaStatus("wamid.x", "delivered", 0))}, 403},
 		{"meta oversized", "/webhooks/whatsapp", "application/json", []byte(`{"x":"` + strings.Repeat("a", 2<<20) + `"}`),
 			[]string{"X-Hub-Signature-256", "sha256=00"}, 413},
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/veriflow/veriflow/client"
 	"github.com/veriflow/veriflow/internal/contract"
+	"github.com/veriflow/veriflow/internal/providers/providerstest"
 	"github.com/veriflow/veriflow/internal/providers/sandbox"
 )
 
@@ -258,7 +259,7 @@ func (r *randomRun) receipts(v *randomVerification) {
 			code = 131026
 		}
 		body := metaStatus(id, st, code)
-		if res := r.s.metaWebhook(r.t, body, metaSignature(metaAppSecret, body)); res.Status >= 300 {
+		if res := r.s.metaWebhook(r.t, body, providerstest.MetaSignature(metaAppSecret, body)); res.Status >= 300 {
 			r.t.Fatalf("meta webhook: %d %s", res.Status, res.Body)
 		}
 	}

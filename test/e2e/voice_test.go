@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/veriflow/veriflow/internal/providers/providerstest"
 )
 
 // spokenCode finds the code a voice call says: a <Say> of digits spaced by
@@ -16,7 +18,7 @@ var spokenCode = regexp.MustCompile(`<Say language="[a-z]{2}-[A-Z]{2}">((?:\d, )
 // voiceCallback posts a Twilio call status callback signed with token.
 func (s *stack) voiceCallback(t *testing.T, form url.Values, token string) response {
 	t.Helper()
-	sig := twilioSignature(token, s.server.URL+"/webhooks/twilio/voice", form)
+	sig := providerstest.TwilioSignature(token, s.server.URL+"/webhooks/twilio/voice", form)
 	return s.postWebhook(t, "/webhooks/twilio/voice", "application/x-www-form-urlencoded", []byte(form.Encode()), "X-Twilio-Signature", sig)
 }
 
@@ -74,7 +76,7 @@ func TestSMSUndeliveredFailsOverToVoice(t *testing.T) {
 		t.Fatalf("forged voice callback: %d %s", r.Status, r.Body)
 	}
 	// Signed for the SMS path is not signed for the voice path.
-	sig := twilioSignature(twilioAuthToken, s.server.URL+"/webhooks/twilio/status", answered)
+	sig := providerstest.TwilioSignature(twilioAuthToken, s.server.URL+"/webhooks/twilio/status", answered)
 	if r := s.postWebhook(t, "/webhooks/twilio/voice", "application/x-www-form-urlencoded", []byte(answered.Encode()), "X-Twilio-Signature", sig); r.Status != http.StatusForbidden {
 		t.Fatalf("voice callback signed for another URL: %d %s", r.Status, r.Body)
 	}

@@ -1,8 +1,6 @@
 package meta
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/hex"
 	"net/url"
 	"strings"
@@ -10,6 +8,7 @@ import (
 	"time"
 
 	"github.com/veriflow/veriflow/internal/contract"
+	"github.com/veriflow/veriflow/internal/providers/providerstest"
 )
 
 // Fuzz targets of the WhatsApp Cloud API webhook. Run one with
@@ -89,30 +88,23 @@ func FuzzParseWebhookReceipts(f *testing.F) {
 	})
 }
 
-// fuzzHubSignature is Meta's X-Hub-Signature-256 of body under secret.
-func fuzzHubSignature(secret string, body []byte) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(body)
-	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
-}
-
 func FuzzVerifySignature(f *testing.F) {
 	const secret = "0123456789abcdef0123456789abcdef"
 	for i, s := range fuzzWebhookSeeds {
-		f.Add(secret, []byte(s), fuzzHubSignature(secret, []byte(s)), uint16(i))
-		f.Add(secret, []byte(s), fuzzHubSignature("another-secret", []byte(s)), uint16(i*41))
+		f.Add(secret, []byte(s), providerstest.MetaSignature(secret, []byte(s)), uint16(i))
+		f.Add(secret, []byte(s), providerstest.MetaSignature("another-secret", []byte(s)), uint16(i*41))
 	}
 	body := []byte(fuzzWebhookSeeds[0])
-	genuine := fuzzHubSignature(secret, body)
+	genuine := providerstest.MetaSignature(secret, body)
 	for _, h := range []string{"", "sha256=", strings.TrimPrefix(genuine, "sha256="), "sha1=" + genuine[7:], "sha256=" + strings.Repeat("zz", 32),
 		genuine[:len(genuine)-2], genuine + "00", genuine + "," + genuine, "  " + genuine + "\n", "sha256=" + strings.ToUpper(genuine[7:])} {
 		f.Add(secret, body, h, uint16(3))
 	}
-	f.Add("", body, fuzzHubSignature("", body), uint16(0))
+	f.Add("", body, providerstest.MetaSignature("", body), uint16(0))
 	f.Add("s", []byte{}, "", uint16(0xffff))
 
 	f.Fuzz(func(t *testing.T, secret string, body []byte, header string, pos uint16) {
-		genuine := fuzzHubSignature(secret, body)
+		genuine := providerstest.MetaSignature(secret, body)
 		if secret == "" {
 			if VerifySignature(secret, body, header) || VerifySignature(secret, body, genuine) {
 				t.Fatal("accepted with an empty secret")
