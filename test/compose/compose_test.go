@@ -18,6 +18,7 @@ import (
 	"github.com/veriflow/veriflow/internal/config"
 	"github.com/veriflow/veriflow/internal/contract"
 	"github.com/veriflow/veriflow/internal/providers/email"
+	"github.com/veriflow/veriflow/test/envvars"
 )
 
 const root = "../.."
@@ -78,42 +79,12 @@ func interpolate(v string) string {
 	return strings.ReplaceAll(v, "$$", "$")
 }
 
-// readVars returns the environment variable names the config package and
-// the providers' plug-ins read: their string literals named like Veriflow's variables (a literal ending in
-// "_" is a prefix, e.g. VERIFLOW_CHANNEL_ + channel) plus the three read
-// under other names.
+// readVars returns the environment variables Veriflow reads (envvars.Read).
 func readVars(t *testing.T) (names map[string]bool, prefixes []string) {
 	t.Helper()
-	names = map[string]bool{"DATABASE_URL": true, "TEMPORAL_ADDRESS": true, "TEMPORAL_NAMESPACE": true}
-	files, err := filepath.Glob(filepath.Join(root, "internal", "config", "*.go"))
+	names, prefixes, err := envvars.Read(root)
 	if err != nil {
 		t.Fatal(err)
-	}
-	// Each provider's plug-in reads its own variables.
-	plugins, err := filepath.Glob(filepath.Join(root, "internal", "providers", "*", "*.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	files = append(files, plugins...)
-	re := regexp.MustCompile(`"((?:VERIFLOW|TWILIO|META|SMTP)_[A-Z0-9_]*)"`)
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range re.FindAllStringSubmatch(string(src), -1) {
-			if strings.HasSuffix(m[1], "_") {
-				prefixes = append(prefixes, m[1])
-			} else {
-				names[m[1]] = true
-			}
-		}
-	}
-	if len(names) < 20 {
-		t.Fatalf("found only %d variable names in config/ and providers/: the scan is broken", len(names))
 	}
 	return names, prefixes
 }
