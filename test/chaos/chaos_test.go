@@ -359,31 +359,10 @@ func TestChaos(t *testing.T) {
 	faultsDone := time.Now()
 	t.Logf("faults done after %s; settling (at most %s)", faultsDone.Sub(began).Round(time.Second), settleTimeout)
 
-	// Settle: every driver returns once its verification is final.
-	select {
-	case <-loadDone:
-	case <-time.After(settleTimeout):
-		t.Errorf("not every verification final %s after the last fault", settleTimeout)
-		stopLoad()
-		<-loadDone
-	}
-	settled := time.Since(faultsDone)
-
-	// Receipts, straight from Postgres.
-	conn, err := pgx.Connect(ctx, pg.URL())
-	if err != nil {
-		t.Fatalf("connect postgres: %v", err)
-	}
-	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
-	rc, err := receiptFigures(ctx, conn)
-	deadline := time.Now().Add(receiptTimeout)
-	for err == nil && rc.unappliedKnown > 0 && time.Now().Before(deadline) {
-		sleepCtx(ctx, time.Second)
-		rc, err = receiptFigures(ctx, conn)
-	}
-	if err != nil {
-		t.Fatalf("receipts: %v", err)
-	}
+	// Settle: every driver returns once its verification is final; then
+	// the receipts, straight from Postgres.
+	settled := settle(t, loadDone, stopLoad, faultsDone)
+	conn, rc := settledReceipts(ctx, t, pg.URL())
 	dup, err := sendFigures(ctx, conn, filepath.Join(dir, "worker.log"))
 	if err != nil {
 		t.Fatalf("sends: %v", err)
@@ -742,4 +721,41 @@ func countSends(workerLog string, seen map[string]int, s *sends) error {
 		return err
 	}
 	return nil
+}
+
+// settle waits until every driver has returned (each once its verification
+// is final), at most settleTimeout after the last fault, and returns how
+// long that took.
+func settle(t *testing.T, loadDone <-chan struct{}, stopLoad func(), faultsDone time.Time) time.Duration {
+	t.Helper()
+	select {
+	case <-loadDone:
+	case <-time.After(settleTimeout):
+		t.Errorf("not every verification final %s after the last fault", settleTimeout)
+		stopLoad()
+		<-loadDone
+	}
+	return time.Since(faultsDone)
+}
+
+// settledReceipts connects to Veriflow's database (closed when the test
+// ends) and reads the receipt figures, waiting up to receiptTimeout for the
+// relay to apply the receipts of known messages.
+func settledReceipts(ctx context.Context, t *testing.T, url string) (*pgx.Conn, receipts) {
+	t.Helper()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatalf("connect postgres: %v", err)
+	}
+	t.Cleanup(func() { _ = conn.Close(context.WithoutCancel(ctx)) })
+	rc, err := receiptFigures(ctx, conn)
+	deadline := time.Now().Add(receiptTimeout)
+	for err == nil && rc.unappliedKnown > 0 && time.Now().Before(deadline) {
+		sleepCtx(ctx, time.Second)
+		rc, err = receiptFigures(ctx, conn)
+	}
+	if err != nil {
+		t.Fatalf("receipts: %v", err)
+	}
+	return conn, rc
 }

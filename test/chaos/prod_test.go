@@ -409,29 +409,8 @@ func TestChaosProd(t *testing.T) {
 	faultsDone := time.Now()
 	close(faultsOver)
 	t.Logf("faults done after %s; settling (at most %s)", faultsDone.Sub(began).Round(time.Second), settleTimeout)
-	select {
-	case <-loadDone:
-	case <-time.After(settleTimeout):
-		t.Errorf("not every verification final %s after the last fault", settleTimeout)
-		stopLoad()
-		<-loadDone
-	}
-	settled := time.Since(faultsDone)
-
-	conn, err := pgx.Connect(ctx, pg.URL())
-	if err != nil {
-		t.Fatalf("connect postgres: %v", err)
-	}
-	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
-	rc, err := receiptFigures(ctx, conn)
-	deadline := time.Now().Add(receiptTimeout)
-	for err == nil && rc.unappliedKnown > 0 && time.Now().Before(deadline) {
-		sleepCtx(ctx, time.Second)
-		rc, err = receiptFigures(ctx, conn)
-	}
-	if err != nil {
-		t.Fatalf("receipts: %v", err)
-	}
+	settled := settle(t, loadDone, stopLoad, faultsDone)
+	conn, rc := settledReceipts(ctx, t, pg.URL())
 	dup, err := sendFigures(ctx, conn, filepath.Join(dir, "worker1.log"), filepath.Join(dir, "worker2.log"))
 	if err != nil {
 		t.Fatalf("sends: %v", err)
