@@ -25,7 +25,30 @@ const (
 	// and a delivered-but-unread message fails over with "not_read" when
 	// the step times out (histories before it had no goal: delivered).
 	changeChannelGoalRead = "channel-goal-read"
+	// changeUpdateCommitsFirst: a check, resend or cancel makes its
+	// acceptance durable (a short timer ends the workflow task) before it
+	// changes the state, so its projection and events never run ahead of
+	// the history (histories before it projected in the update's own,
+	// possibly speculative, workflow task).
+	changeUpdateCommitsFirst = "update-commits-first"
 )
+
+// commitFirst ends the current workflow task before an update handler
+// changes anything. An update arrives in a speculative workflow task: the
+// server persists nothing of it until that task completes. Whatever the
+// handler did inside it — a projection written to Postgres, an event
+// queued for the tenant — would outlive a server crash that loses the
+// task, while the workflow, replayed without the update, goes another way
+// (approved in the read model, expired in Temporal). A 1 ms timer makes
+// the task complete with the update's acceptance and resumes the handler
+// in the next one; what it records then follows from durable history.
+func (v *verification) commitFirst(ctx workflow.Context) error {
+	if workflow.GetVersion(ctx, changeUpdateCommitsFirst, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return nil
+	}
+	return workflow.NewTimerWithOptions(ctx, time.Millisecond,
+		workflow.TimerOptions{Summary: "make the update durable before recording it"}).Get(ctx, nil)
+}
 
 // firstCodeOnItsWay reports whether no code has been sent yet but one will
 // be: nothing was sent, or a send is running or queued, or a failed send's
@@ -61,6 +84,9 @@ func (v *verification) check(ctx workflow.Context, in contract.CheckInput) (cont
 		if err := workflow.Await(ctx, func() bool { return !v.firstCodeOnItsWay() }); err != nil {
 			return contract.CheckResult{}, err
 		}
+	}
+	if err := v.commitFirst(ctx); err != nil {
+		return contract.CheckResult{}, err
 	}
 	if v.state.Status.Final() {
 		return contract.CheckResult{Outcome: contract.CheckNotPending, State: cloneState(v.state)}, nil
@@ -157,6 +183,11 @@ func (v *verification) validateResend(ctx workflow.Context, in contract.ResendIn
 
 // resend queues a send for the main loop and answers once it is taken.
 func (v *verification) resend(ctx workflow.Context, in contract.ResendInput) (contract.State, error) {
+	if err := v.commitFirst(ctx); err != nil {
+		return contract.State{}, err
+	}
+	// The target is chosen again: the state may have moved while the
+	// acceptance was committed.
 	req, err := v.resendTarget(ctx, in)
 	if err != nil {
 		return contract.State{}, err
@@ -179,6 +210,9 @@ func (v *verification) validateCancel() error {
 
 // cancel ends the verification as canceled (a second cancel is a no-op).
 func (v *verification) cancel(ctx workflow.Context) (contract.State, error) {
+	if err := v.commitFirst(ctx); err != nil {
+		return contract.State{}, err
+	}
 	v.finish(ctx, contract.StatusCanceled, "")
 	return cloneState(v.state), nil
 }

@@ -328,7 +328,8 @@ func TestResendCooldownAndCap(t *testing.T) {
 	require.ErrorContains(t, capped.rejected, "send cap")
 	require.Error(t, bad.rejected)
 	require.Equal(t, []contract.Channel{wa, sms, email}, h.channels())
-	require.Equal(t, 31*time.Second, h.sendAt(1))
+	// The resend is sent once its acceptance is durable (commitFirst's 1 ms).
+	require.Equal(t, 31*time.Second+time.Millisecond, h.sendAt(1))
 }
 
 func TestDuplicateAndOutOfOrderReceipts(t *testing.T) {
@@ -472,7 +473,8 @@ func TestSignatureApprovalCarriesEvidence(t *testing.T) {
 	require.Equal(t, "203.0.113.7", e.ClientIP)
 	require.NotNil(t, e.DeliveredAt)
 	require.Equal(t, 2*time.Second, e.DeliveredAt.Sub(h.start))
-	require.Equal(t, 3*time.Second, e.ApprovedAt.Sub(h.start))
+	// Approved once the check is durable (commitFirst's 1 ms).
+	require.Equal(t, 3*time.Second+time.Millisecond, e.ApprovedAt.Sub(h.start))
 }
 
 // TestCheckDuringSendWaitsForTheCode: the provider delivered the code before
