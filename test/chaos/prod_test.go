@@ -598,6 +598,19 @@ func TestChaosProd(t *testing.T) {
 	b.WriteString("faults:\n  " + strings.Join(faultLog, "\n  ") + "\n")
 	fmt.Print(b.String())
 
+	var suspects []string
+	for _, f := range flights {
+		if f.id != "" && (f.final != f.sc.expect || f.refused > 0 || f.wrongApproved > 0 || slices.ContainsFunc(f.notes, func(s string) bool { return strings.HasPrefix(s, "seen ") })) {
+			suspects = append(suspects, f.id)
+		}
+	}
+	if len(suspects) > 0 {
+		if err := dumpHistories(ctx, taddr, dir, suspects); err != nil {
+			t.Logf("histories: %v", err)
+		} else {
+			t.Logf("histories of %d verifications in %s", len(suspects), filepath.Join(dir, "histories"))
+		}
+	}
 	if len(lost) > 0 {
 		t.Errorf("%d of %d verifications not in their expected final state", len(lost), n)
 	}
