@@ -63,7 +63,7 @@ func (s *Service) Check(ctx context.Context, v store.Verification, in CheckInput
 		contract.CheckInput{CodeHash: s.d.Secrets.Hash(v.ID, in.Code), BindingDigest: in.BindingDigest}, &res)
 	if err != nil {
 		if o, _ := classify(err); o == updateNotPending {
-			return s.reread(ctx, v)
+			return s.reread(ctx, v, err)
 		}
 		return Result{}, unavailable("check update", err)
 	}
@@ -83,11 +83,19 @@ func (s *Service) Check(ctx context.Context, v store.Verification, in CheckInput
 	return Result{Verification: v, Live: &res.State}, nil
 }
 
-// reread returns the stored verification after a race with its end.
-func (s *Service) reread(ctx context.Context, v store.Verification) (Result, error) {
+// reread returns the stored verification after a check raced its end
+// (the workflow refused the update as finished, or is gone). Until the
+// read model shows that end, the check was not evaluated: it is
+// Unavailable (retry), never the stored "pending" — which would read as a
+// refused code. A server that lost the update's registry in a restart
+// answers "not found" the same way.
+func (s *Service) reread(ctx context.Context, v store.Verification, updateErr error) (Result, error) {
 	fresh, err := s.d.Store.GetVerification(ctx, v.TenantID, v.ID)
 	if err != nil {
 		return Result{}, unavailable("reload verification", err)
+	}
+	if !fresh.Status.Final() {
+		return Result{}, unavailable("check update", updateErr)
 	}
 	return Result{Verification: fresh}, nil
 }
