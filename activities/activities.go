@@ -82,7 +82,7 @@ type Brands interface {
 func (a *Activities) SendCode(ctx context.Context, in contract.SendInput) (contract.SendResult, error) {
 	to := in.Channel.Destination(in.To)
 	if to == "" {
-		return contract.SendResult{}, temporal.NewNonRetryableApplicationError("no destination", contract.ErrTypeDeliveryFailed, nil, "no_destination")
+		return contract.SendResult{}, temporal.NewNonRetryableApplicationError("no destination", contract.ErrTypeDeliveryFailed, nil, contract.ReasonNoDestination)
 	}
 	cands, err := a.Providers.Candidates(in.Mode, in.TenantID, in.Channel)
 	if err != nil {

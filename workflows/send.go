@@ -26,25 +26,16 @@ func (v *verification) send(ctx workflow.Context, req *sendRequest) {
 	d.openStep(idx, req.planIdx, v.stepGoal(ctx, req.channel))
 	v.upsertSearch(ctx)
 	v.emit(ctx, contract.EventSending, req.channel, req.reason)
-	v.project(ctx)
+	if !v.localSends {
+		v.project(ctx) // with local sends, projected with the result below
+	}
 
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		// Retries of a flaky provider stay within the step's time.
-		ScheduleToCloseTimeout: v.in.Plan.StepTimeout,
-		StartToCloseTimeout:    min(v.in.Plan.StepTimeout, 15*time.Second),
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        500 * time.Millisecond,
-			BackoffCoefficient:     2,
-			MaximumInterval:        5 * time.Second,
-			NonRetryableErrorTypes: []string{contract.ErrTypeDeliveryFailed, contract.ErrTypeInvalidArgument},
-		},
-	})
 	var res contract.SendResult
 	// Checks that arrive while the send runs wait for its code's hash (see
 	// check); sending stays set until the result is projected.
 	d.sending = true
 	defer func() { d.sending = false }()
-	err := workflow.ExecuteActivity(actx, contract.ActivitySendCode, contract.SendInput{
+	err := v.sendCode(ctx, contract.SendInput{
 		VerificationID: v.in.ID, TenantID: v.in.TenantID, Mode: v.in.Mode, Kind: v.in.Kind,
 		Seq: v.state.Attempts[idx].Seq, Channel: req.channel, To: v.in.To, Locale: v.in.Locale,
 		CodeLength: v.in.Policy.Length, Generation: req.generation, TTL: v.in.Policy.TTL,
@@ -75,12 +66,38 @@ func (v *verification) send(ctx workflow.Context, req *sendRequest) {
 	}
 }
 
+// sendCode runs SendCode: retries of a flaky provider stay within the
+// step's time. With local sends it runs in the workflow task (no activity
+// task, no extra workflow task before the code leaves); a retry after a
+// lost task finds the send ledger's accepted message instead of sending
+// again.
+func (v *verification) sendCode(ctx workflow.Context, in contract.SendInput) workflow.Future {
+	retry := &temporal.RetryPolicy{
+		InitialInterval:        500 * time.Millisecond,
+		BackoffCoefficient:     2,
+		MaximumInterval:        5 * time.Second,
+		NonRetryableErrorTypes: []string{contract.ErrTypeDeliveryFailed, contract.ErrTypeInvalidArgument},
+	}
+	if v.localSends {
+		return workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+			ScheduleToCloseTimeout: v.in.Plan.StepTimeout,
+			StartToCloseTimeout:    min(v.in.Plan.StepTimeout, 15*time.Second),
+			RetryPolicy:            retry,
+		}), contract.ActivitySendCode, in)
+	}
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		ScheduleToCloseTimeout: v.in.Plan.StepTimeout,
+		StartToCloseTimeout:    min(v.in.Plan.StepTimeout, 15*time.Second),
+		RetryPolicy:            retry,
+	}), contract.ActivitySendCode, in)
+}
+
 // stepGoal is the goal of a step on channel ch: read when the plan asks
 // for it and ch reports reads, delivered otherwise. Histories from before
 // channel goals never ask for read, so never reach the version marker.
 func (v *verification) stepGoal(ctx workflow.Context, ch contract.Channel) contract.ChannelGoal {
 	if v.in.Plan.Goal == contract.GoalRead && ch.ReportsReads() &&
-		workflow.GetVersion(ctx, changeChannelGoalRead, workflow.DefaultVersion, 1) == 1 {
+		v.changed(ctx, changeChannelGoalRead) {
 		return contract.GoalRead
 	}
 	return contract.GoalDelivered

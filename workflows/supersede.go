@@ -39,22 +39,33 @@ func (v *verification) supersede(ctx workflow.Context) {
 	if !v.in.Supersede || v.state.Status.Final() {
 		return
 	}
-	if workflow.GetVersion(ctx, changeSupersedeBeforeFirstSend, workflow.DefaultVersion, 1) != 1 {
+	if !v.changed(ctx, changeSupersedeBeforeFirstSend) {
 		return
 	}
 	window := min(supersedeWindow, v.in.Policy.TTL)
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		ScheduleToCloseTimeout: window,
-		StartToCloseTimeout:    min(window, supersedeAttemptTimeout),
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:    supersedeInitialInterval,
-			BackoffCoefficient: 2,
-			MaximumInterval:    supersedeMaxInterval,
-		},
-	})
-	err := workflow.ExecuteActivity(actx, contract.ActivitySupersede, contract.SupersedeInput{
-		VerificationID: v.in.ID, TenantID: v.in.TenantID, Kind: v.in.Kind, To: v.in.To,
-	}).Get(ctx, nil)
+	retry := &temporal.RetryPolicy{
+		InitialInterval:    supersedeInitialInterval,
+		BackoffCoefficient: 2,
+		MaximumInterval:    supersedeMaxInterval,
+	}
+	in := contract.SupersedeInput{VerificationID: v.in.ID, TenantID: v.in.TenantID, Kind: v.in.Kind, To: v.in.To}
+	var err error
+	if v.localSends {
+		// In the workflow task, before the send: no round trip through the
+		// task queue. It is idempotent, so a rerun after a lost task is
+		// harmless.
+		err = workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+			ScheduleToCloseTimeout: window,
+			StartToCloseTimeout:    min(window, supersedeAttemptTimeout),
+			RetryPolicy:            retry,
+		}), contract.ActivitySupersede, in).Get(ctx, nil)
+	} else {
+		err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			ScheduleToCloseTimeout: window,
+			StartToCloseTimeout:    min(window, supersedeAttemptTimeout),
+			RetryPolicy:            retry,
+		}), contract.ActivitySupersede, in).Get(ctx, nil)
+	}
 	if err != nil {
 		workflow.GetLogger(ctx).Warn("supersede failed; sending the code anyway", "verification_id", v.in.ID, "error", err)
 	}

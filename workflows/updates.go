@@ -31,7 +31,22 @@ const (
 	// the history (histories before it projected in the update's own,
 	// possibly speculative, workflow task).
 	changeUpdateCommitsFirst = "update-commits-first"
+	// changeLocalSends is recorded once, first thing in a workflow, and
+	// stands for every change above (a workflow with it never asks for
+	// them, saving a marker and a search-attribute upsert each) and for
+	// its own: the supersede and the send run as local activities — the
+	// send ledger (activities/sendledger.go) makes a send retried after a
+	// lost workflow task return the accepted message instead of sending
+	// again — and a send is projected once, after it returns, with its
+	// "sending" event (and the first one with "created").
+	changeLocalSends = "local-sends"
 )
+
+// changed reports whether this workflow runs with change: always when it
+// recorded changeLocalSends, else as workflow.GetVersion decides.
+func (v *verification) changed(ctx workflow.Context, change string) bool {
+	return v.localSends || workflow.GetVersion(ctx, change, workflow.DefaultVersion, 1) == 1
+}
 
 // commitFirst ends the current workflow task before an update handler
 // changes anything. An update arrives in a speculative workflow task: the
@@ -43,7 +58,7 @@ const (
 // the task complete with the update's acceptance and resumes the handler
 // in the next one; what it records then follows from durable history.
 func (v *verification) commitFirst(ctx workflow.Context) error {
-	if workflow.GetVersion(ctx, changeUpdateCommitsFirst, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if !v.changed(ctx, changeUpdateCommitsFirst) {
 		return nil
 	}
 	return workflow.NewTimerWithOptions(ctx, time.Millisecond,
@@ -76,11 +91,11 @@ func (v *verification) check(ctx workflow.Context, in contract.CheckInput) (cont
 	// A provider may deliver the code before SendCode returns its hash: a
 	// check in that gap waits for the send instead of counting as wrong.
 	d := &v.delivery
-	if d.sending && workflow.GetVersion(ctx, changeCheckWaitsForSend, workflow.DefaultVersion, 1) == 1 {
+	if d.sending && v.changed(ctx, changeCheckWaitsForSend) {
 		if err := workflow.Await(ctx, func() bool { return !d.sending || v.state.Status.Final() }); err != nil {
 			return contract.CheckResult{}, err
 		}
-	} else if v.firstCodeOnItsWay() && workflow.GetVersion(ctx, changeCheckWaitsForFirstCode, workflow.DefaultVersion, 1) == 1 {
+	} else if v.firstCodeOnItsWay() && v.changed(ctx, changeCheckWaitsForFirstCode) {
 		if err := workflow.Await(ctx, func() bool { return !v.firstCodeOnItsWay() }); err != nil {
 			return contract.CheckResult{}, err
 		}

@@ -79,6 +79,8 @@ type verification struct {
 	inflight int
 	// evidence waits for the next projection (approval of a signature)
 	evidence *contract.EvidenceInput
+	// localSends: the workflow runs with changeLocalSends (see updates.go)
+	localSends bool
 }
 
 func (v *verification) register(ctx workflow.Context) error {
@@ -103,9 +105,13 @@ func (v *verification) register(ctx workflow.Context) error {
 }
 
 func (v *verification) run(ctx workflow.Context) (contract.State, error) {
+	// First, before any other command: which shape this workflow has.
+	v.localSends = workflow.GetVersion(ctx, changeLocalSends, workflow.DefaultVersion, 1) == 1
 	workflow.SetCurrentDetails(ctx, fmt.Sprintf("%s verification, plan %v", v.in.Kind, v.in.Plan.Channels))
 	v.emit(ctx, contract.EventCreated, "", "")
-	v.project(ctx)
+	if !v.localSends {
+		v.project(ctx) // with local sends, the first send's projection carries it
+	}
 
 	// Receipts arrive as signals and are applied in their own coroutine.
 	receipts := workflow.GetSignalChannel(ctx, contract.SignalReceipt)

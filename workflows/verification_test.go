@@ -281,7 +281,7 @@ func TestAllChannelsFail(t *testing.T) {
 	h := newHarness(t)
 	h.receipt(time.Second, 1, 1, contract.AttemptFailed, "not_on_whatsapp")
 	h.receipt(2*time.Second, 2, 2, contract.AttemptUndelivered, "carrier_rejected")
-	h.script[email] = sendScript{err: temporal.NewNonRetryableApplicationError("bounced", contract.ErrTypeDeliveryFailed, nil, "mailbox_unavailable")}
+	h.script[email] = sendScript{err: temporal.NewNonRetryableApplicationError("bounced", contract.ErrTypeDeliveryFailed, nil, contract.FailureReason("mailbox_unavailable"))}
 	st := h.run()
 	require.Equal(t, contract.StatusFailed, st.Status)
 	require.Equal(t, []contract.Channel{wa, sms, email}, h.channels())
@@ -375,7 +375,7 @@ func TestEarlyReceiptBeforeSendReturns(t *testing.T) {
 
 func TestPermanentSendErrorFailsOverAtOnce(t *testing.T) {
 	h := newHarness(t)
-	h.script[wa] = sendScript{err: temporal.NewNonRetryableApplicationError("nope", contract.ErrTypeDeliveryFailed, nil, "not_on_whatsapp")}
+	h.script[wa] = sendScript{err: temporal.NewNonRetryableApplicationError("nope", contract.ErrTypeDeliveryFailed, nil, contract.FailureReason("not_on_whatsapp"))}
 	h.check(3*time.Second, h.code())
 	st := h.run()
 	require.Equal(t, contract.StatusApproved, st.Status)
