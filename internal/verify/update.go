@@ -51,6 +51,12 @@ func (s *Service) startWorkflow(ctx context.Context, row store.Verification, in 
 		// activity tasks (activities inherit the workflow's priority) in
 		// turn instead of in arrival order. Others ignore it.
 		Priority: temporal.Priority{FairnessKey: row.TenantID},
+		// Where a worker shares this process's client (make dev, the
+		// single-binary deployment), the server hands it the first
+		// workflow task in the start's answer, skipping matching: with the
+		// send as a local activity, the code leaves in that task. Without
+		// a local worker with a free slot it is an ordinary start.
+		EnableEagerStart: true,
 	}, contract.WorkflowVerification, wi)
 	if err != nil {
 		return fmt.Errorf("start workflow: %w", err)
