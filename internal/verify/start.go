@@ -100,10 +100,7 @@ func (s *Service) Start(ctx context.Context, t Tenant, in StartInput) (Started, 
 	case replay:
 		return s.replay(ctx, t, id, in)
 	}
-	if err := s.startWorkflow(ctx, row, in); err != nil {
-		if derr := s.d.Store.DeleteUnstartedVerification(context.WithoutCancel(ctx), t.ID, row.ID); derr != nil {
-			s.d.Log.ErrorContext(ctx, "clean up unstarted verification", "verification_id", row.ID, "error", derr)
-		}
+	if err := s.startWorkflow(ctx, row, in); err != nil && !s.startedAnyway(ctx, t, row, err) {
 		return Started{}, unavailable("start workflow", err)
 	}
 	s.auditRisk(ctx, row)

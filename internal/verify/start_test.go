@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/veriflow/veriflow/internal/contract"
@@ -26,16 +28,35 @@ type fakeTemporal struct {
 	fail    error
 	starts  []contract.VerificationInput
 	updates int
+	// lost: a start creates the workflow but its answer is lost (fail).
+	lost bool
+	// describeErr: Temporal cannot say whether a workflow exists.
+	describeErr error
 }
 
 func (f *fakeTemporal) ExecuteWorkflow(_ context.Context, _ client.StartWorkflowOptions, _ any, args ...any) (client.WorkflowRun, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.fail != nil {
+	if f.fail != nil && !f.lost {
 		return nil, f.fail
 	}
 	f.starts = append(f.starts, args[0].(contract.VerificationInput))
-	return nil, nil
+	return nil, f.fail
+}
+
+// DescribeWorkflowExecution answers whether a start created the workflow.
+func (f *fakeTemporal) DescribeWorkflowExecution(_ context.Context, id, _ string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.describeErr != nil {
+		return nil, f.describeErr
+	}
+	for _, in := range f.starts {
+		if contract.WorkflowID(in.ID) == id {
+			return &workflowservice.DescribeWorkflowExecutionResponse{}, nil
+		}
+	}
+	return nil, serviceerror.NewNotFound("workflow not found")
 }
 
 // UpdateWorkflow stands for a slow workflow: it counts the call and
@@ -143,6 +164,48 @@ func TestStartCompensates(t *testing.T) {
 	res, err := s.Start(ctx, tenant, startInput("bob@example.com", "k1"))
 	if err != nil || res.Replay {
 		t.Fatalf("retry: %+v, %v", res, err)
+	}
+}
+
+// TestStartAnswerLost: a start whose answer was lost (a timeout) while
+// Temporal created the workflow is a start: its row stays and the start
+// succeeds, so no second verification is made for the same person.
+func TestStartAnswerLost(t *testing.T) {
+	s, st, tc := newTestService(t)
+	ctx := t.Context()
+	tc.fail, tc.lost = context.DeadlineExceeded, true
+	res, err := s.Start(ctx, tenant, startInput("ada@example.com", "k1"))
+	if err != nil || res.Verification.ID == "" {
+		t.Fatalf("start: %+v, %v", res, err)
+	}
+	if n, err := st.CountVerifications(ctx, "t1"); err != nil || n != 1 {
+		t.Fatalf("%d verifications (%v), want 1", n, err)
+	}
+}
+
+// TestStartOutcomeUnknown: when Temporal can say neither yes nor no, the
+// row and its key stay; the retry with the key replays the start (same
+// verification, the workflow started again idempotently).
+func TestStartOutcomeUnknown(t *testing.T) {
+	s, st, tc := newTestService(t)
+	ctx := t.Context()
+	tc.fail, tc.describeErr = context.DeadlineExceeded, errors.New("temporal down")
+	_, err := s.Start(ctx, tenant, startInput("ada@example.com", "k1"))
+	kindOf(t, err, Unavailable)
+	id, _, err := st.IdempotencyKey(ctx, "t1", "k1")
+	if err != nil {
+		t.Fatalf("the key was dropped: %v", err)
+	}
+	tc.fail, tc.describeErr = nil, nil
+	res, err := s.Start(ctx, tenant, startInput("ada@example.com", "k1"))
+	if err != nil || !res.Replay || res.Verification.ID != id {
+		t.Fatalf("retry: %+v, %v; want a replay of %s", res, err, id)
+	}
+	if got := tc.started(); len(got) != 1 || got[0].ID != id {
+		t.Fatalf("workflow starts %v, want one of %s", got, id)
+	}
+	if n, err := st.CountVerifications(ctx, "t1"); err != nil || n != 1 {
+		t.Fatalf("%d verifications (%v), want 1", n, err)
 	}
 }
 

@@ -64,6 +64,35 @@ func (s *Service) startWorkflow(ctx context.Context, row store.Verification, in 
 	return nil
 }
 
+// startedAnyway settles a workflow start that failed: a timeout or an
+// unavailable server does not say whether Temporal created the workflow.
+// It asks Temporal: a workflow that exists was started (true: the start
+// succeeded after all); one that does not is cleaned up with its stored row
+// and Idempotency-Key, so a retry starts afresh. When Temporal cannot say
+// either, the row and its key stay: a retry with the key replays the start
+// (idempotent, same workflow id) instead of creating a second verification
+// for the same person — the source of the chaos run's uncounted duplicate
+// sends.
+func (s *Service) startedAnyway(ctx context.Context, t Tenant, row store.Verification, startErr error) bool {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_, err := s.d.Temporal.DescribeWorkflowExecution(dctx, contract.WorkflowID(row.ID), "")
+	var nf *serviceerror.NotFound
+	switch {
+	case err == nil:
+		s.d.Log.WarnContext(ctx, "workflow start failed but the workflow exists: started", "verification_id", row.ID, "error", startErr)
+		return true
+	case errors.As(err, &nf):
+		if derr := s.d.Store.DeleteUnstartedVerification(dctx, t.ID, row.ID); derr != nil {
+			s.d.Log.ErrorContext(ctx, "clean up unstarted verification", "verification_id", row.ID, "error", derr)
+		}
+	default:
+		s.d.Log.WarnContext(ctx, "workflow start outcome unknown: the verification and its key stay for a retry",
+			"verification_id", row.ID, "error", startErr, "describe_error", err)
+	}
+	return false
+}
+
 // summary says, for the Temporal UI, what a verification approves. It
 // carries no destination; amounts and titles stay out of search attributes.
 func summary(row store.Verification, in StartInput) string {
