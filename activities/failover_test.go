@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -140,11 +141,13 @@ func (f *faultEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 // adapters against fault endpoints, with the real send ledger, circuit
 // breakers and rate caps in Postgres.
 type failoverRig struct {
+	t          *testing.T
 	acts       *Activities
 	st         *store.Store
 	meta, twil *faultEndpoint
 	reg        *prometheus.Registry
 	n          atomic.Int64
+	id         string // tells this rig's verifications from another's on the same store
 	route      string
 }
 
@@ -154,7 +157,7 @@ func newFailoverRig(t *testing.T, st *store.Store, route string, policy store.Ci
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &failoverRig{st: st, meta: newFaultEndpoint(t, true), twil: newFaultEndpoint(t, false), reg: prometheus.NewRegistry(), route: route}
+	r := &failoverRig{t: t, id: strings.ToLower(rand.Text()[:6]), st: st, meta: newFaultEndpoint(t, true), twil: newFaultEndpoint(t, false), reg: prometheus.NewRegistry(), route: route}
 	mp, err := meta.New(meta.Config{PhoneNumberID: "1234567890", AccessToken: "fake-token", BaseURL: r.meta.URL, TemplateName: "otp"})
 	if err != nil {
 		t.Fatal(err)
@@ -174,8 +177,11 @@ func newFailoverRig(t *testing.T, st *store.Store, route string, policy store.Ci
 	return r
 }
 
+// input is the SendInput of a new verification, stored in Postgres.
 func (r *failoverRig) input() contract.SendInput {
-	return contract.SendInput{VerificationID: fmt.Sprintf("vf_%s_%d", strings.ReplaceAll(r.route, ",", "_"), r.n.Add(1)), TenantID: "acme",
+	id := fmt.Sprintf("vf_%s_%s_%d", strings.ReplaceAll(r.route, ",", "_"), r.id, r.n.Add(1))
+	storeVerification(r.t, r.st, id, "acme", "")
+	return contract.SendInput{VerificationID: id, TenantID: "acme",
 		Mode: contract.ModeLive, Kind: contract.KindTwoFactor, Channel: contract.ChannelWhatsApp,
 		To: contract.Destinations{Phone: "+393331234567"}, Locale: "en", CodeLength: 6, TTL: 5 * time.Minute, Seq: 1}
 }
@@ -372,6 +378,7 @@ func TestProviderFaultAllOpen(t *testing.T) {
 	r2 := newFailoverRig(t, r.st, "meta,twilio", testPolicy, time.Second, nil)
 	in := r2.input()
 	in.VerificationID = "vf_accepted_before"
+	storeVerification(t, r2.st, in.VerificationID, "acme", "")
 	if _, err := r2.st.ClaimSend(t.Context(), store.SendAttempt{Key: in.VerificationID + "/1", VerificationID: in.VerificationID,
 		TenantID: "acme", Provider: "twilio", Lease: time.Minute}); err != nil {
 		t.Fatal(err)

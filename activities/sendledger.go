@@ -29,6 +29,11 @@ type SendLedger interface {
 // the provider: Temporal retries it, and the retry finds the outcome.
 const ErrTypeSendInProgress = "SendInProgress"
 
+// reasonNotStored is the failure of a send whose verification Postgres
+// does not hold (store.ErrNoVerification). No client sees it: such a
+// verification has no row to project into.
+const reasonNotStored contract.FailureReason = "verification_not_stored"
+
 // defaultSendLease bounds a provider call when the activity has no
 // deadline (SendCode's attempts have one: at most 15 s).
 const defaultSendLease = 30 * time.Second
@@ -68,6 +73,16 @@ type ledgered struct {
 func (a *Activities) claimSend(ctx context.Context, in contract.SendInput, key, provider string) (ledgered, error) {
 	c, err := a.Ledger.ClaimSend(ctx, store.SendAttempt{Key: key, VerificationID: in.VerificationID,
 		TenantID: in.TenantID, Provider: provider, Lease: sendLease(ctx)})
+	if errors.Is(err, store.ErrNoVerification) {
+		// The API gave this verification up (its start timed out, yet the
+		// workflow runs) and the client's retry made another one for the
+		// same destination: a code from this workflow would be a duplicate
+		// message no one counts. Refused for good, so the workflow ends.
+		a.Log.WarnContext(ctx, "send refused: the verification is not stored (its start was given up)",
+			"verification_id", in.VerificationID, "tenant_id", in.TenantID, "channel", in.Channel)
+		return ledgered{}, temporal.NewNonRetryableApplicationError("the verification is not stored: no send",
+			contract.ErrTypeDeliveryFailed, nil, reasonNotStored)
+	}
 	if err != nil {
 		return ledgered{}, err
 	}

@@ -135,6 +135,7 @@ func newLedgerRig(t *testing.T, st *store.Store, ad adapter, vid string) *ledger
 	if err != nil {
 		t.Fatal(err)
 	}
+	storeVerification(t, st, vid, "acme", "")
 	ep := newFakeEndpoint(t, ad.answer)
 	reg := prometheus.NewRegistry()
 	p := ad.build(t, ep.URL)

@@ -57,8 +57,17 @@ type SendClaim struct {
 // InProgress reports whether another caller holds the send's lease.
 func (c SendClaim) InProgress() bool { return !c.Claimed && c.State == SendCalling }
 
+// ErrNoVerification is ClaimSend's answer for a send whose verification
+// Postgres does not hold: the API deleted it as unstarted (its workflow
+// start timed out, yet the workflow runs) or never stored it. Nothing may
+// be sent for it: the client was told the start failed, its retry made
+// another verification for the same destination, and the message could
+// never be registered.
+var ErrNoVerification = errors.New("store: send of a verification that is not stored")
+
 // ClaimSend takes the send of a.Key before its provider call. The first
-// caller inserts it as "calling" and gets Claimed. A later caller gets the
+// caller inserts it as "calling" and gets Claimed — if the verification
+// (a.VerificationID of a.TenantID) is stored, else ErrNoVerification. A later caller gets the
 // stored outcome (accepted, failed), or InProgress while the holder's
 // lease runs; once the lease has run out with the send still "calling",
 // the call's answer was lost: the caller takes the send over (Claimed,
@@ -67,9 +76,13 @@ func (c SendClaim) InProgress() bool { return !c.Claimed && c.State == SendCalli
 func (s *Store) ClaimSend(ctx context.Context, a SendAttempt) (SendClaim, error) {
 	lease := a.Lease.Seconds()
 	var calls int
+	// The first claim requires the verification's row: a verification
+	// deleted as unstarted keeps no row (DeleteUnstartedVerification), and
+	// one whose workflow projected (version > 0) is never deleted.
 	err := s.pool.QueryRow(ctx, `insert into send_ledger
 			(idempotency_key, verification_id, tenant_id, provider, state, lease_until)
-		values ($1, $2, $3, $4, 'calling', now() + make_interval(secs => $5))
+		select $1, $2, $3, $4, 'calling', now() + make_interval(secs => $5)
+		where exists (select 1 from verifications where id = $2 and tenant_id = $3)
 		on conflict (idempotency_key) do nothing
 		returning calls`, a.Key, a.VerificationID, a.TenantID, a.Provider, lease).Scan(&calls)
 	if err == nil {
@@ -95,6 +108,10 @@ func (s *Store) ClaimSend(ctx context.Context, a SendAttempt) (SendClaim, error)
 	var id, reason *string
 	err = s.pool.QueryRow(ctx, `select state, provider, provider_message_id, reason, calls
 		from send_ledger where idempotency_key = $1`, a.Key).Scan(&c.State, &c.Provider, &id, &reason, &c.Calls)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Not inserted, and no earlier claim: the verification is not stored.
+		return SendClaim{}, fmt.Errorf("%w: %s", ErrNoVerification, a.VerificationID)
+	}
 	if err != nil {
 		return SendClaim{}, fmt.Errorf("store: read send: %w", err)
 	}

@@ -139,13 +139,29 @@ func (s *Store) IdempotencyKey(ctx context.Context, tenantID, key string) (verif
 }
 
 // DeleteUnstartedVerification removes a verification whose workflow could
-// not be started, with its idempotency key, so a retry starts afresh.
+// not be started, with its idempotency key, so a retry starts afresh. A
+// start that failed on the caller's side may still have started the
+// workflow (a timeout whose request reached Temporal): once that workflow
+// has projected (version > 0) the row is kept, and so is its key — the
+// retry then answers this verification instead of starting a second one
+// for the same destination. The row is locked first, so a projection
+// running at the same time either lands before (the row stays) or finds
+// the row gone.
 func (s *Store) DeleteUnstartedVerification(ctx context.Context, tenantID, id string) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var one int
+		err := tx.QueryRow(ctx, `select 1 from verifications where tenant_id = $1 and id = $2 and version = 0 for update`,
+			tenantID, id).Scan(&one)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // started after all (or already gone): keep the key
+		}
+		if err != nil {
+			return fmt.Errorf("store: lock unstarted verification: %w", err)
+		}
 		if _, err := tx.Exec(ctx, `delete from idempotency_keys where tenant_id = $1 and verification_id = $2`, tenantID, id); err != nil {
 			return fmt.Errorf("store: delete idempotency key: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `delete from verifications where tenant_id = $1 and id = $2 and version = 0`, tenantID, id); err != nil {
+		if _, err := tx.Exec(ctx, `delete from verifications where tenant_id = $1 and id = $2`, tenantID, id); err != nil {
 			return fmt.Errorf("store: delete verification: %w", err)
 		}
 		return nil

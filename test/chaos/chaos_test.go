@@ -666,6 +666,10 @@ type sends struct {
 	// uncertain counts the send_uncertain audit events: sends repeated
 	// because an earlier call's answer was lost (docs/reliability.md).
 	uncertain int
+	// notStored counts the sends refused because their verification is not
+	// stored: workflows whose start the API gave up (and deleted) while
+	// Temporal had started them; each refusal is a duplicate code avoided.
+	notStored int
 }
 
 // sendFigures counts sends. The sandbox stores one message per idempotency
@@ -694,6 +698,10 @@ func sendFigures(ctx context.Context, conn *pgx.Conn, workerLogs ...string) (sen
 	return s, nil
 }
 
+// sendRefusedNotStored is the worker's log line for a send refused because
+// its verification is not stored (activities.claimSend).
+const sendRefusedNotStored = "send refused: the verification is not stored (its start was given up)"
+
 // countSends adds the "code sent" lines of one worker log to seen and s.
 func countSends(workerLog string, seen map[string]int, s *sends) error {
 	f, err := os.Open(workerLog)
@@ -709,8 +717,15 @@ func countSends(workerLog string, seen map[string]int, s *sends) error {
 			VerificationID string `json:"verification_id"`
 			MessageID      string `json:"message_id"`
 		}
-		if json.Unmarshal(sc.Bytes(), &line) != nil || line.Msg != "code sent" {
-			continue // a line cut by kill -9, or another message
+		if json.Unmarshal(sc.Bytes(), &line) != nil {
+			continue // a line cut by kill -9
+		}
+		if line.Msg == sendRefusedNotStored {
+			s.notStored++
+			continue
+		}
+		if line.Msg != "code sent" {
+			continue
 		}
 		s.sendLines++
 		k := line.VerificationID + "|" + line.MessageID

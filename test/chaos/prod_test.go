@@ -466,6 +466,16 @@ func TestChaosProd(t *testing.T) {
 			calmLive++
 		}
 	}
+	// The ledger's promise: every message that may have gone twice is
+	// counted, so the live tenant's duplicates stay within its uncertain
+	// sends. (The driver never asks for a resend and no plan repeats a
+	// channel, so requests per (destination, channel) beyond one are
+	// requests of one attempt, or of a second verification for the same
+	// destination — both duplicates to the person.)
+	var liveUncertain int
+	if err := conn.QueryRow(ctx, `select count(*) from events where type = 'send_uncertain' and tenant_id = 'initech'`).Scan(&liveUncertain); err != nil {
+		t.Fatalf("live send_uncertain: %v", err)
+	}
 
 	// The final states as Postgres holds them at the end: a state the
 	// driver saw as final may have changed since (a verification seen
@@ -571,6 +581,8 @@ func TestChaosProd(t *testing.T) {
 	row("duplicate sends without a crash", fmt.Sprintf("%d (of %d live verifications outside every ±%s window)", liveDupCalm, calmLive, window))
 	row("sandbox: provider sends logged / distinct / max per attempt", fmt.Sprintf("%d / %d / %d", dup.sendLines, dup.distinct, dup.maxPerAttempt))
 	row("send_uncertain (audit) / per worker kill", fmt.Sprintf("%d / %.2f", dup.uncertain, float64(dup.uncertain)/float64(max(wKills, 1))))
+	row("send_uncertain of the live tenant (bounds its duplicate sends)", liveUncertain)
+	row("sends refused: verification not stored (start given up)", dup.notStored)
 	row("start latency p50 / p99 (all starts)", fmt.Sprintf("%s / %s (%d)", pct(allLat, 50), pct(allLat, 99), len(allLat)))
 	row(fmt.Sprintf("start latency p50 / p99 outside crash windows (±%s)", window), fmt.Sprintf("%s / %s (%d)", pct(calmLat, 50), pct(calmLat, 99), len(calmLat)))
 	row("crashes: worker / api / temporal kill -9, postgres restarts", fmt.Sprintf("%d / %d / %d / %d", wKills, aKills, temporalKills, pgRestarts))
@@ -634,6 +646,9 @@ func TestChaosProd(t *testing.T) {
 	}
 	if liveDup > crashes || liveDupCalm > 0 {
 		t.Errorf("duplicate sends: %d for %d crashes (goal ≤ 1 per crash), %d without a crash (goal 0)", liveDup, crashes, liveDupCalm)
+	}
+	if liveDup > liveUncertain {
+		t.Errorf("duplicate sends: %d at the fakes, %d counted as send_uncertain (goal: duplicates ≤ uncertain)", liveDup, liveUncertain)
 	}
 	if dup.dupAttempts > 0 {
 		t.Errorf("%d attempts registered more than one message", dup.dupAttempts)
