@@ -33,6 +33,7 @@ func Register(r sdkworker.Registry, acts *activities.Activities, deliveries *del
 		r.RegisterActivityWithOptions(acts.SendCode, activity.RegisterOptions{Name: contract.ActivitySendCode})
 		r.RegisterActivityWithOptions(acts.Record, activity.RegisterOptions{Name: contract.ActivityRecord})
 		r.RegisterActivityWithOptions(acts.Supersede, activity.RegisterOptions{Name: contract.ActivitySupersede})
+		r.RegisterActivityWithOptions(acts.Commit, activity.RegisterOptions{Name: contract.ActivityCommit})
 	}
 	if deliveries != nil {
 		r.RegisterActivityWithOptions(deliveries.PostEvent, activity.RegisterOptions{Name: contract.ActivityPostEvent})

@@ -77,6 +77,7 @@ func newHarness(t *testing.T) *harness {
 		h.records = append(h.records, in)
 		return nil
 	}, activity.RegisterOptions{Name: contract.ActivityRecord})
+	env.RegisterActivityWithOptions(func(context.Context) error { return nil }, activity.RegisterOptions{Name: contract.ActivityCommit})
 	return h
 }
 
@@ -328,8 +329,7 @@ func TestResendCooldownAndCap(t *testing.T) {
 	require.ErrorContains(t, capped.rejected, "send cap")
 	require.Error(t, bad.rejected)
 	require.Equal(t, []contract.Channel{wa, sms, email}, h.channels())
-	// The resend is sent once its acceptance is durable (commitFirst's 1 ms).
-	require.Equal(t, 31*time.Second+time.Millisecond, h.sendAt(1))
+	require.Equal(t, 31*time.Second, h.sendAt(1))
 }
 
 func TestDuplicateAndOutOfOrderReceipts(t *testing.T) {
@@ -473,8 +473,7 @@ func TestSignatureApprovalCarriesEvidence(t *testing.T) {
 	require.Equal(t, "203.0.113.7", e.ClientIP)
 	require.NotNil(t, e.DeliveredAt)
 	require.Equal(t, 2*time.Second, e.DeliveredAt.Sub(h.start))
-	// Approved once the check is durable (commitFirst's 1 ms).
-	require.Equal(t, 3*time.Second+time.Millisecond, e.ApprovedAt.Sub(h.start))
+	require.Equal(t, 3*time.Second, e.ApprovedAt.Sub(h.start))
 }
 
 // TestCheckDuringSendWaitsForTheCode: the provider delivered the code before

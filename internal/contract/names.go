@@ -28,6 +28,10 @@ const (
 	ActivitySupersede = "Supersede"
 	// ActivityPostEvent POSTs one outbound event to its tenant's callback.
 	ActivityPostEvent = "PostEvent"
+	// ActivityCommit does nothing: an update handler runs it so that the
+	// workflow task that accepted the update completes (durably) before
+	// the handler changes anything (workflows, commitFirst).
+	ActivityCommit = "Commit"
 )
 
 // WorkflowDeliverEvent delivers one outbound event (workflow id
