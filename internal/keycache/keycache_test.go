@@ -85,7 +85,9 @@ func running(t *testing.T, o Options) (*Cache, *fakeListener) {
 	return c, l
 }
 
-func key(id string) store.APIKey { return store.APIKey{ID: id, TenantID: "acme", Mode: "live", SecretHash: []byte{1}} }
+func key(id string) store.APIKey {
+	return store.APIKey{ID: id, TenantID: "acme", Mode: "live", SecretHash: []byte{1}}
+}
 
 func TestNotLiveCachesNothing(t *testing.T) {
 	c := New(Options{})
