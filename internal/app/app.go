@@ -78,7 +78,8 @@ type App struct {
 	// API (Config.TenantStartsInFlight).
 	Admission *admission.Limiter
 	// Keys caches the API's authenticated keys (nil when
-	// VERIFLOW_API_KEY_CACHE_TTL is 0); ServeHandler runs its listener.
+	// VERIFLOW_API_KEY_CACHE_TTL is 0: Config.APIKeyCacheTTL negative);
+	// ServeHandler runs its listener.
 	Keys *keycache.Cache
 }
 
@@ -127,7 +128,7 @@ func Open(ctx context.Context, c config.Config, log *slog.Logger) (*App, error) 
 	}
 	m := metrics.New(reg)
 	var keyCache *keycache.Cache
-	if c.APIKeyCacheTTL > 0 {
+	if c.APIKeyCacheTTL >= 0 { // 0: keycache.DefaultTTL; negative: off
 		keyCache = keycache.New(keycache.Options{TTL: c.APIKeyCacheTTL, MaxEntries: c.APIKeyCacheSize,
 			Log: log.With("component", "keycache"), Metrics: m})
 	}
