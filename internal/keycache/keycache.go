@@ -42,8 +42,8 @@ type Options struct {
 	// MaxEntries bounds the keys held (DefaultMaxEntries); past it an
 	// expired entry, else an arbitrary one, makes room.
 	MaxEntries int
-	// Heartbeat is how often an idle listener pings its connection
-	// (default: TTL/6, at most 5 s).
+	// Heartbeat is how often the listener checks that a notification goes
+	// round (store.ListenAPIKeys; default: TTL/6, at most 5 s).
 	Heartbeat time.Duration
 	// Now is the clock (time.Now); tests move it.
 	Now func() time.Time

@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -24,10 +26,15 @@ const ListenerApplicationName = "veriflow-api-key-listener"
 // one of the pool's) until ctx ends or the connection fails, and returns
 // why. ready is called once LISTEN is in force, before any notify: a
 // notification sent before it may have been missed. notify is called with
-// each payload, in order, on this goroutine. While no notification comes,
-// the connection is pinged every heartbeat (default 5 s), each ping
-// bounded by heartbeat too, so a silently dead connection is noticed
-// within about two heartbeats.
+// each payload, in order, on this goroutine.
+//
+// Every heartbeat (default 5 s) it notifies the channel itself through the
+// pool (another session) and expects that notification back before the
+// next heartbeat; when it does not come, it returns an error. So a
+// connection that died silently, or one that no longer receives other
+// sessions' notifications (a pooler in transaction mode between it and
+// PostgreSQL), ends the listener within two heartbeats. Heartbeats are
+// not passed to notify (every replica's listener sees them).
 func (s *Store) ListenAPIKeys(ctx context.Context, heartbeat time.Duration, ready func(), notify func(payload string)) error {
 	if heartbeat <= 0 {
 		heartbeat = 5 * time.Second
@@ -52,12 +59,20 @@ func (s *Store) ListenAPIKeys(ctx context.Context, heartbeat time.Duration, read
 		return fmt.Errorf("store: listen: %w", err)
 	}
 	ready()
+	pending := "" // the heartbeat sent and not back yet
+	next := time.Now().Add(heartbeat)
 	for {
-		wctx, cancel := context.WithTimeout(ctx, heartbeat)
+		wctx, cancel := context.WithDeadline(ctx, next)
 		n, err := conn.WaitForNotification(wctx)
 		cancel()
 		switch {
 		case err == nil:
+			if beat, ok := strings.CutPrefix(n.Payload, heartbeatPrefix); ok {
+				if beat == pending {
+					pending = ""
+				}
+				continue
+			}
 			notify(n.Payload)
 			continue
 		case ctx.Err() != nil:
@@ -65,11 +80,20 @@ func (s *Store) ListenAPIKeys(ctx context.Context, heartbeat time.Duration, read
 		case !errors.Is(err, context.DeadlineExceeded):
 			return fmt.Errorf("store: listen: wait: %w", err)
 		}
-		pctx, cancel := context.WithTimeout(ctx, heartbeat)
-		err = conn.Ping(pctx)
+		if pending != "" {
+			return fmt.Errorf("store: listen: heartbeat not received within %v", heartbeat)
+		}
+		pending = rand.Text()
+		next = time.Now().Add(heartbeat)
+		hctx, cancel := context.WithDeadline(ctx, next)
+		_, err = s.pool.Exec(hctx, `select pg_notify($1, $2)`, APIKeysChannel, heartbeatPrefix+pending)
 		cancel()
 		if err != nil {
 			return fmt.Errorf("store: listen: heartbeat: %w", err)
 		}
 	}
 }
+
+// heartbeatPrefix marks a listener's heartbeat on APIKeysChannel (no key
+// id has a colon).
+const heartbeatPrefix = "heartbeat:"

@@ -25,7 +25,7 @@ func TestListenAPIKeys(t *testing.T) {
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	const heartbeat = 20 * time.Millisecond
+	const heartbeat = 200 * time.Millisecond
 	var readies atomic.Int32
 	got := make(chan string, 8)
 	lctx, cancel := context.WithCancel(ctx)
@@ -76,5 +76,31 @@ func TestListenAPIKeys(t *testing.T) {
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("ListenAPIKeys returned %v after its context ended, want context.Canceled", err)
+	}
+}
+
+// TestListenAPIKeysHeartbeatFails: a listener whose heartbeat cannot go
+// round (here: the pool that sends it is closed) ends with an error within
+// two heartbeats, so its cache stops serving.
+func TestListenAPIKeysHeartbeatFails(t *testing.T) {
+	ctx := t.Context()
+	s, err := Open(ctx, localpg.ForTest(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const heartbeat = 200 * time.Millisecond
+	done := make(chan error, 1)
+	readyc := make(chan struct{})
+	go func() { done <- s.ListenAPIKeys(ctx, heartbeat, func() { close(readyc) }, func(string) {}) }()
+	<-readyc
+	s.Close()
+	select {
+	case err := <-done:
+		if err == nil || ctx.Err() != nil {
+			t.Fatalf("ListenAPIKeys: %v, want a heartbeat error", err)
+		}
+		t.Logf("ended: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the listener outlived its failed heartbeats")
 	}
 }

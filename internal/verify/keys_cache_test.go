@@ -24,7 +24,7 @@ type replica struct {
 func newReplica(t *testing.T, url string) replica {
 	t.Helper()
 	st := storetest.OpenURL(t, url)
-	c := keycache.New(keycache.Options{TTL: time.Hour, Heartbeat: 200 * time.Millisecond})
+	c := keycache.New(keycache.Options{TTL: time.Hour, Heartbeat: time.Second})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = c.Run(ctx, st) }()
