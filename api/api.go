@@ -25,6 +25,7 @@ import (
 	"github.com/veriflow/veriflow/internal/evidence"
 	"github.com/veriflow/veriflow/internal/fraud"
 	"github.com/veriflow/veriflow/internal/guard"
+	"github.com/veriflow/veriflow/internal/keycache"
 	"github.com/veriflow/veriflow/internal/metrics"
 	"github.com/veriflow/veriflow/internal/otp"
 	"github.com/veriflow/veriflow/internal/policy"
@@ -66,6 +67,8 @@ type Deps struct {
 	UnsentStarts int
 	// Capacity bounds the starts and checks in flight (admission.go).
 	Capacity Admission
+	// Keys caches authenticated API keys in this replica (nil: none).
+	Keys *keycache.Cache
 }
 
 // Server serves the HTTP API.
@@ -81,6 +84,7 @@ func New(d Deps) *Server {
 	s := &Server{Deps: d, engine: gin.New(), verify: verify.New(verify.Deps{
 		Store: d.Store, Temporal: d.Temporal, Secrets: d.Secrets, Log: d.Log, Guard: d.Guard, UpdateTimeout: d.UpdateTimeout,
 		Prices: d.Prices, Fraud: d.Fraud, Metrics: d.Metrics, Admission: d.Admission, UnsentStarts: d.UnsentStarts,
+		Keys: d.Keys,
 	})}
 	e := s.engine
 	e.HandleMethodNotAllowed = true

@@ -33,6 +33,7 @@ import (
 	"github.com/veriflow/veriflow/internal/evidence"
 	"github.com/veriflow/veriflow/internal/fraud"
 	"github.com/veriflow/veriflow/internal/guard"
+	"github.com/veriflow/veriflow/internal/keycache"
 	"github.com/veriflow/veriflow/internal/metrics"
 	"github.com/veriflow/veriflow/internal/otp"
 	"github.com/veriflow/veriflow/internal/providers/sandbox"
@@ -76,6 +77,10 @@ type App struct {
 	// Admission bounds each tenant's starts in flight in this process's
 	// API (Config.TenantStartsInFlight).
 	Admission *admission.Limiter
+	// Keys caches the API's authenticated keys (nil when
+	// VERIFLOW_API_KEY_CACHE_TTL is 0: Config.APIKeyCacheTTL negative);
+	// ServeHandler runs its listener.
+	Keys *keycache.Cache
 }
 
 // Open validates c and connects to Postgres and Temporal.
@@ -121,8 +126,14 @@ func Open(ctx context.Context, c config.Config, log *slog.Logger) (*App, error) 
 		_ = sdkMetricsCloser.Close() // only stops the reporting loop
 		return nil, fmt.Errorf("temporal: dial %s: %w", c.TemporalAddress, err)
 	}
+	m := metrics.New(reg)
+	var keyCache *keycache.Cache
+	if c.APIKeyCacheTTL >= 0 { // 0: keycache.DefaultTTL; negative: off
+		keyCache = keycache.New(keycache.Options{TTL: c.APIKeyCacheTTL, MaxEntries: c.APIKeyCacheSize,
+			Log: log.With("component", "keycache"), Metrics: m})
+	}
 	return &App{Config: c, Admission: admission.New(c.TenantStartsInFlight), Log: log, Store: st, Temporal: tc, Secrets: secrets, Evidence: keys, PayloadKeys: payloadKeys,
-		Registry: reg, Metrics: metrics.New(reg), sdkMetrics: sdkMetricsCloser}, nil
+		Registry: reg, Metrics: m, sdkMetrics: sdkMetricsCloser, Keys: keyCache}, nil
 }
 
 // Close closes the connections, then flushes and stops the Temporal SDK's
@@ -245,7 +256,8 @@ func (a *App) Handler() http.Handler {
 		UnsentStarts: a.Config.TenantUnsentStarts,
 		Capacity:     api.Admission{MaxInFlight: a.Config.MaxInFlight, QueueWait: a.Config.QueueWait},
 		Codec: codec.NewServer(a.PayloadKeys, codec.ServerOptions{Token: a.Config.CodecToken, AllowedOrigins: a.Config.CodecOrigins,
-			TrustedNetworks: a.Config.CodecTrustedNetworks})})
+			TrustedNetworks: a.Config.CodecTrustedNetworks}),
+		Keys: a.Keys})
 }
 
 // ServeAPI serves the API on ln until ctx is done, then drains in-flight
@@ -256,7 +268,18 @@ func (a *App) ServeAPI(ctx context.Context, ln net.Listener) error {
 
 // ServeHandler serves h — the API, possibly wrapped (a test counting
 // requests) — on ln as ServeAPI does.
+// It also runs the API-key cache's listener, which the cache needs to
+// serve anything.
 func (a *App) ServeHandler(ctx context.Context, ln net.Listener, h http.Handler) error {
+	if a.Keys != nil {
+		lctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = a.Keys.Run(lctx, a.Store) // nil when lctx ends; failures are logged and retried
+		}()
+		defer func() { cancel(); <-done }()
+	}
 	return serveHTTP(ctx, ln, h, a.Config.ShutdownTimeout, a.Log)
 }
 

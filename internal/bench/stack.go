@@ -66,9 +66,15 @@ func StartStack(ctx context.Context, log *slog.Logger) (_ *Stack, err error) {
 	// VERIFLOW_API_QUEUE_WAIT (unset: the API's defaults).
 	inFlight, _ := strconv.Atoi(os.Getenv("VERIFLOW_API_MAX_IN_FLIGHT"))
 	queueWait, _ := time.ParseDuration(os.Getenv("VERIFLOW_API_QUEUE_WAIT"))
+	// The API-key cache as in production (VERIFLOW_API_KEY_CACHE_TTL,
+	// unset: 30 s; 0: off, for a before/after comparison).
+	keyTTL, keyErr := time.ParseDuration(os.Getenv("VERIFLOW_API_KEY_CACHE_TTL"))
+	if keyErr == nil && keyTTL == 0 {
+		keyTTL = -1
+	}
 	dev, err := devstack.Start(ctx, devstack.Options{
 		DatabaseURL: os.Getenv("DATABASE_URL"), TemporalAddress: os.Getenv("TEMPORAL_ADDRESS"),
-		Config: config.Config{LogLevel: slog.LevelInfo, MaxInFlight: inFlight, QueueWait: queueWait, Abuse: config.Abuse{Tenants: map[string]guard.Policy{Tenant: {Limits: guard.Limits{
+		Config: config.Config{LogLevel: slog.LevelInfo, MaxInFlight: inFlight, QueueWait: queueWait, APIKeyCacheTTL: keyTTL, Abuse: config.Abuse{Tenants: map[string]guard.Policy{Tenant: {Limits: guard.Limits{
 			PerDestination10Min: 1e9, PerDestinationDay: 1e9, PerClientIP10Min: 1e9, PerTenantMinute: 1e9,
 			FailedChecksPerDestinationHour: 1e9, PrefixBurst: 1e9,
 		}}}}},

@@ -83,6 +83,15 @@ type Config struct {
 	// negative: unbounded; VERIFLOW_API_QUEUE_WAIT, default 250ms).
 	MaxInFlight int
 	QueueWait   time.Duration
+	// APIKeyCacheTTL bounds how long an API replica serves an API key
+	// from its cache (VERIFLOW_API_KEY_CACHE_TTL, default 30s, where "0"
+	// turns the cache off; here 0 is the default and negative is off).
+	// Revocations reach the cache at once through Postgres NOTIFY; the TTL
+	// is the safety net (internal/keycache).
+	APIKeyCacheTTL time.Duration
+	// APIKeyCacheSize bounds the keys one replica caches
+	// (VERIFLOW_API_KEY_CACHE_SIZE; 0: the default 10000).
+	APIKeyCacheSize int
 	// TestDropFirstReceiptSignal is a fault injection for the chaos test
 	// only (VERIFLOW_TEST_DROP_FIRST_RECEIPT_SIGNAL=1): the first signal of
 	// every stored receipt is dropped, so only the receipt relay delivers
@@ -148,6 +157,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.QueueWait, err = time.ParseDuration(get("VERIFLOW_API_QUEUE_WAIT", "250ms")); err != nil {
 		errs = append(errs, fmt.Errorf("VERIFLOW_API_QUEUE_WAIT: %w", err))
+	}
+	if c.APIKeyCacheTTL, err = time.ParseDuration(get("VERIFLOW_API_KEY_CACHE_TTL", "30s")); err != nil || c.APIKeyCacheTTL < 0 {
+		errs = append(errs, fmt.Errorf("VERIFLOW_API_KEY_CACHE_TTL: want a duration ≥ 0 (0: no cache), not %q", get("VERIFLOW_API_KEY_CACHE_TTL", "30s")))
+	} else if c.APIKeyCacheTTL == 0 {
+		c.APIKeyCacheTTL = -1 // off
+	}
+	if c.APIKeyCacheSize, err = strconv.Atoi(get("VERIFLOW_API_KEY_CACHE_SIZE", "10000")); err != nil || c.APIKeyCacheSize < 1 {
+		errs = append(errs, fmt.Errorf("VERIFLOW_API_KEY_CACHE_SIZE: want a number ≥ 1, not %q", get("VERIFLOW_API_KEY_CACHE_SIZE", "10000")))
 	}
 	if c.ShutdownTimeout, err = time.ParseDuration(get("VERIFLOW_SHUTDOWN_TIMEOUT", "20s")); err != nil {
 		errs = append(errs, fmt.Errorf("VERIFLOW_SHUTDOWN_TIMEOUT: %w", err))

@@ -96,3 +96,25 @@ func TestAdmissionSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestAPIKeyCacheSettings(t *testing.T) {
+	c, _ := FromEnv(env(nil))
+	if c.APIKeyCacheTTL != 30*time.Second || c.APIKeyCacheSize != 10000 {
+		t.Fatalf("key cache defaults %v/%d, want 30s/10000", c.APIKeyCacheTTL, c.APIKeyCacheSize)
+	}
+	c, _ = FromEnv(env(map[string]string{"VERIFLOW_API_KEY_CACHE_TTL": "0"}))
+	if c.APIKeyCacheTTL >= 0 {
+		t.Fatalf("VERIFLOW_API_KEY_CACHE_TTL=0: %v, want negative (off)", c.APIKeyCacheTTL)
+	}
+	c, _ = FromEnv(env(map[string]string{"VERIFLOW_API_KEY_CACHE_TTL": "5s", "VERIFLOW_API_KEY_CACHE_SIZE": "50"}))
+	if c.APIKeyCacheTTL != 5*time.Second || c.APIKeyCacheSize != 50 {
+		t.Fatalf("key cache %v/%d, want 5s/50", c.APIKeyCacheTTL, c.APIKeyCacheSize)
+	}
+	for k, vs := range map[string][]string{"VERIFLOW_API_KEY_CACHE_TTL": {"-1s", "soon"}, "VERIFLOW_API_KEY_CACHE_SIZE": {"0", "many"}} {
+		for _, v := range vs {
+			if _, err := FromEnv(env(map[string]string{k: v})); err == nil || !strings.Contains(err.Error(), k) {
+				t.Errorf("%s=%s: %v, want an error naming it", k, v, err)
+			}
+		}
+	}
+}

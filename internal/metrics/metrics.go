@@ -38,6 +38,8 @@ type Metrics struct {
 	uncertain *prometheus.CounterVec
 	// providers are the circuit breakers' and provider calls' (providers.go).
 	providers providerMetrics
+	// keys are the API-key cache's (keycache.go).
+	keys keyCacheMetrics
 }
 
 // The relays, as the relay label names them.
@@ -132,6 +134,7 @@ func New(reg prometheus.Registerer) *Metrics {
 	m.uncertain = newSendUncertain()
 	reg.MustRegister(m.uncertain)
 	m.providers = newProviderMetrics(reg)
+	m.keys = newKeyCacheMetrics(reg)
 	return m
 }
 

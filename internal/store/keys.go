@@ -31,30 +31,43 @@ func (s *Store) EnsureTenant(ctx context.Context, id, name string) error {
 }
 
 // CreateAPIKey stores a new key; an existing id with the same tenant, mode
-// and hash is left as it is (so a fixed dev key can be created repeatedly).
+// and hash is left as it is (so a fixed dev key can be created repeatedly),
+// and un-revoked. Like every write of a key's tenant, mode, hash or
+// revocation, it notifies APIKeysChannel with the key's id in the same
+// statement (delivered when it commits), so the API replicas' key caches
+// drop their copy (internal/keycache).
 func (s *Store) CreateAPIKey(ctx context.Context, k APIKey) error {
-	tag, err := s.pool.Exec(ctx, `
-		insert into api_keys (id, tenant_id, mode, secret_hash) values ($1, $2, $3, $4)
-		on conflict (id) do update set revoked_at = null
-		where api_keys.tenant_id = excluded.tenant_id and api_keys.mode = excluded.mode
-		  and api_keys.secret_hash = excluded.secret_hash`,
-		k.ID, k.TenantID, string(k.Mode), k.SecretHash)
+	var n int
+	err := s.pool.QueryRow(ctx, `
+		with w as (
+			insert into api_keys (id, tenant_id, mode, secret_hash) values ($1, $2, $3, $4)
+			on conflict (id) do update set revoked_at = null
+			where api_keys.tenant_id = excluded.tenant_id and api_keys.mode = excluded.mode
+			  and api_keys.secret_hash = excluded.secret_hash
+			returning id)
+		select count(pg_notify($5, id)) from w`,
+		k.ID, k.TenantID, string(k.Mode), k.SecretHash, APIKeysChannel).Scan(&n)
 	if err != nil {
 		return fmt.Errorf("store: create api key: %w", err)
 	}
-	if tag.RowsAffected() == 0 {
+	if n == 0 {
 		return fmt.Errorf("store: create api key: id %q is taken", k.ID)
 	}
 	return nil
 }
 
-// RevokeAPIKey revokes a key; ErrNotFound if it does not exist.
+// RevokeAPIKey revokes a key; ErrNotFound if it does not exist. It
+// notifies APIKeysChannel with the key's id in the same statement: every
+// API replica's key cache drops the key when the revocation commits.
 func (s *Store) RevokeAPIKey(ctx context.Context, id string) error {
-	tag, err := s.pool.Exec(ctx, `update api_keys set revoked_at = coalesce(revoked_at, now()) where id = $1`, id)
+	var n int
+	err := s.pool.QueryRow(ctx, `
+		with w as (update api_keys set revoked_at = coalesce(revoked_at, now()) where id = $1 returning id)
+		select count(pg_notify($2, id)) from w`, id, APIKeysChannel).Scan(&n)
 	if err != nil {
 		return fmt.Errorf("store: revoke api key: %w", err)
 	}
-	if tag.RowsAffected() == 0 {
+	if n == 0 {
 		return ErrNotFound
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/tern/v2/migrate"
 )
@@ -33,10 +34,17 @@ const DefaultMaxConns = 16
 // Open connects to url and checks the connection. The pool holds up to
 // DefaultMaxConns connections unless url sets pool_max_conns.
 func Open(ctx context.Context, url string) (*Store, error) {
+	return OpenTraced(ctx, url, nil)
+}
+
+// OpenTraced is Open with tr tracing every query of the pool's
+// connections (nil: none); benchmarks count database round trips with it.
+func OpenTraced(ctx context.Context, url string, tr pgx.QueryTracer) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("store: parse database url: %w", err)
 	}
+	cfg.ConnConfig.Tracer = tr
 	if !strings.Contains(url, "pool_max_conns") {
 		// pgxpool's default (the CPU count, at least 4) queues the API's
 		// requests and the worker's projections behind each other under

@@ -15,19 +15,27 @@ import (
 // unknown, revoked or mismatched key (wrong secret, or a mode other than
 // the stored one) is Unauthorized, all alike; the secret is compared in
 // constant time (apikey.Matches). A key's last use is recorded to the
-// minute, so most requests write nothing.
+// minute, so most requests write nothing. With Deps.Keys the key is read
+// from the replica's cache (internal/keycache) when it holds it, so most
+// requests read nothing either; a revocation reaches the cache through
+// its notification.
 func (s *Service) Authenticate(ctx context.Context, presented string) (Tenant, error) {
 	unauthorized := &Error{Kind: Unauthorized, Detail: "A valid API key is required: Authorization: Bearer <key>."}
 	k, err := apikey.Parse(presented)
 	if err != nil {
 		return Tenant{}, unauthorized
 	}
-	stored, err := s.d.Store.APIKeyByID(ctx, k.ID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return Tenant{}, unauthorized
-	case err != nil:
-		return Tenant{}, unavailable("api key lookup", err)
+	stored, ok := s.d.Keys.Get(k.ID)
+	if !ok {
+		gen := s.d.Keys.Generation()
+		stored, err = s.d.Store.APIKeyByID(ctx, k.ID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return Tenant{}, unauthorized // not cached: a key created next works at once
+		case err != nil:
+			return Tenant{}, unavailable("api key lookup", err)
+		}
+		s.d.Keys.Put(gen, stored)
 	}
 	if !apikey.Matches(k.Secret, stored.SecretHash) || stored.RevokedAt != nil || stored.Mode != k.Mode {
 		return Tenant{}, unauthorized
@@ -35,6 +43,8 @@ func (s *Service) Authenticate(ctx context.Context, presented string) (Tenant, e
 	if stored.LastUsedAt == nil || time.Since(*stored.LastUsedAt) > time.Minute {
 		if err := s.d.Store.TouchAPIKey(ctx, k.ID); err != nil {
 			s.d.Log.WarnContext(ctx, "touch api key", "error", err)
+		} else {
+			s.d.Keys.Touched(k.ID, time.Now())
 		}
 	}
 	return Tenant{ID: stored.TenantID, Mode: stored.Mode, KeyID: stored.ID}, nil

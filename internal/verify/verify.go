@@ -22,6 +22,7 @@ import (
 	"github.com/veriflow/veriflow/internal/contract"
 	"github.com/veriflow/veriflow/internal/fraud"
 	"github.com/veriflow/veriflow/internal/guard"
+	"github.com/veriflow/veriflow/internal/keycache"
 	"github.com/veriflow/veriflow/internal/metrics"
 	"github.com/veriflow/veriflow/internal/otp"
 	"github.com/veriflow/veriflow/internal/store"
@@ -51,6 +52,9 @@ type Deps struct {
 	// UnsentStarts bounds each tenant's verifications started but not
 	// sent yet, across replicas (0: no bound).
 	UnsentStarts int
+	// Keys caches authenticated API keys in this replica (nil: every
+	// request reads its key from Postgres).
+	Keys *keycache.Cache
 }
 
 // Service runs the use cases.
