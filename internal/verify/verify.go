@@ -51,6 +51,9 @@ type Deps struct {
 	// UnsentStarts bounds each tenant's verifications started but not
 	// sent yet, across replicas (0: no bound).
 	UnsentStarts int
+	// Share refuses a tenant holding its fair share of the unsent starts
+	// of all tenants when their total reaches a global bound (nil: off).
+	Share *admission.Share
 }
 
 // Service runs the use cases.
