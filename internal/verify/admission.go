@@ -23,11 +23,11 @@ func (s *Service) admit(ctx context.Context, t Tenant) (release func(), err erro
 	if !ok {
 		return nil, s.busy(ctx, t, "starts_in_flight", s.d.Admission.Limit())
 	}
-	switch ok, err := s.d.Share.Admit(ctx, t.ID); {
-	case err != nil:
+	switch admitted, shareErr := s.d.Share.Admit(ctx, t.ID); {
+	case shareErr != nil:
 		release()
-		return nil, unavailable("admission", err)
-	case !ok:
+		return nil, unavailable("admission", shareErr)
+	case !admitted:
 		release()
 		return nil, s.busy(ctx, t, "unsent_starts_share", s.d.Share.Bound())
 	}
