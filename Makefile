@@ -230,7 +230,7 @@ else
 	@$(BIN_DIR)/veriflow-bench $(BENCH_FLAGS)
 endif
 
-fairness: temporal-cli ## tenant B's start-to-send p50/p99 alone, then under tenant A's flood (~3 min); FAIR_FLAGS='-fairness=false -admission 0 -unsent 0' for the baseline; JSON in .dev/fairness/
+fairness: temporal-cli ## tenant B's start-to-send p50/p99 alone, then under tenant A's flood (~3 min); FAIR_FLAGS='-fairness=false -admission 0 -unsent 0' for the baseline, '-unsent 0 -global 8' for the share rule; JSON in .dev/fairness/
 	@$(GO) build -o $(BIN_DIR)/veriflow-fairness ./cmd/veriflow-fairness
 	@$(BIN_DIR)/veriflow-fairness $(FAIR_FLAGS)
 

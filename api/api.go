@@ -65,6 +65,9 @@ type Deps struct {
 	// UnsentStarts bounds each tenant's verifications started but not
 	// sent yet, across replicas (0: no bound).
 	UnsentStarts int
+	// Share is the share rule over the unsent starts of all tenants
+	// (nil: off).
+	Share *admission.Share
 	// Capacity bounds the starts and checks in flight (admission.go).
 	Capacity Admission
 	// Keys caches authenticated API keys in this replica (nil: none).
@@ -84,7 +87,8 @@ func New(d Deps) *Server {
 	s := &Server{Deps: d, engine: gin.New(), verify: verify.New(verify.Deps{
 		Store: d.Store, Temporal: d.Temporal, Secrets: d.Secrets, Log: d.Log, Guard: d.Guard, UpdateTimeout: d.UpdateTimeout,
 		Prices: d.Prices, Fraud: d.Fraud, Metrics: d.Metrics, Admission: d.Admission, UnsentStarts: d.UnsentStarts,
-		Keys: d.Keys,
+		Keys:  d.Keys,
+		Share: d.Share,
 	})}
 	e := s.engine
 	e.HandleMethodNotAllowed = true

@@ -49,7 +49,7 @@ type options struct {
 	rate                 float64
 	idle, flood, ramp    time.Duration
 	callers, admission   int
-	unsent               int
+	unsent, global       int
 	fairness, honorRetry bool
 	sendWait             time.Duration
 }
@@ -75,6 +75,7 @@ func run() error {
 	fs.IntVar(&o.callers, "callers", 64, "tenant A's closed-loop callers (each starts again as soon as answered)")
 	fs.IntVar(&o.admission, "admission", 8, "per-tenant starts in flight (VERIFLOW_TENANT_STARTS_IN_FLIGHT; 0: no bound)")
 	fs.IntVar(&o.unsent, "unsent", 16, "per-tenant verifications started but not sent yet (VERIFLOW_TENANT_UNSENT_STARTS; 0: no bound)")
+	fs.IntVar(&o.global, "global", 0, "the share rule's bound on the unsent starts of all tenants (VERIFLOW_UNSENT_STARTS_GLOBAL; 0: off)")
 	fs.BoolVar(&o.fairness, "fairness", true, "Temporal task-queue fairness on the dev server (fairness key = tenant)")
 	fs.BoolVar(&o.honorRetry, "honor-retry-after", true, "A's callers wait Retry-After after a 429 as the API asks (false: they hammer)")
 	fs.DurationVar(&o.sendWait, "send-wait", 2*time.Minute, "how long to wait for B's last sends after a phase")
@@ -101,13 +102,13 @@ func run() error {
 	defer func() { _ = lf.Close() }()
 
 	began := time.Now()
-	fmt.Printf("starting Temporal dev server (fairness %v), PostgreSQL and Veriflow (per tenant: %d starts in flight, %d unsent)…\n", o.fairness, o.admission, o.unsent)
+	fmt.Printf("starting Temporal dev server (fairness %v), PostgreSQL and Veriflow (per tenant: %d starts in flight, %d unsent; share rule: %d unsent of all tenants)…\n", o.fairness, o.admission, o.unsent, o.global)
 	lifted := guard.Policy{Limits: guard.Limits{PerDestination10Min: 1e9, PerDestinationDay: 1e9, PerClientIP10Min: 1e9,
 		PerTenantMinute: 1e9, FailedChecksPerDestinationHour: 1e9, PrefixBurst: 1e9}}
 	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	s, err := devstack.Start(ctx, devstack.Options{
 		DatabaseURL: os.Getenv("DATABASE_URL"), TemporalFairness: o.fairness,
-		Config: config.Config{LogLevel: slog.LevelWarn, TenantStartsInFlight: o.admission, TenantUnsentStarts: o.unsent,
+		Config: config.Config{LogLevel: slog.LevelWarn, TenantStartsInFlight: o.admission, TenantUnsentStarts: o.unsent, UnsentStartsGlobal: o.global,
 			Abuse: config.Abuse{Tenants: map[string]guard.Policy{tenantA: lifted, tenantB: lifted}}},
 		Log: slog.New(slog.NewJSONHandler(lf, nil)), DependencyLog: quiet,
 	})
@@ -127,7 +128,7 @@ func run() error {
 	h := &harness{url: s.URL, store: s.App.Store, http: newHTTPClient()}
 
 	rep := report{Options: reportOptions{Rate: o.rate, Idle: o.idle.String(), Flood: o.flood.String(), Ramp: o.ramp.String(),
-		Callers: o.callers, Admission: o.admission, Unsent: o.unsent, Fairness: o.fairness, HonorRetryAfter: o.honorRetry}}
+		Callers: o.callers, Admission: o.admission, Unsent: o.unsent, Global: o.global, Fairness: o.fairness, HonorRetryAfter: o.honorRetry}}
 	// Warm-up: a few of B's starts, unmeasured (connections, caches).
 	fmt.Println("warm-up…")
 	if _, err := h.phaseB(ctx, keyB, o.rate, 3*time.Second, o.sendWait); err != nil {

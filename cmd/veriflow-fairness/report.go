@@ -21,6 +21,7 @@ type reportOptions struct {
 	Idle, Flood, Ramp         string
 	Callers, Admission        int
 	Unsent                    int
+	Global                    int
 	Fairness, HonorRetryAfter bool
 }
 
@@ -62,8 +63,8 @@ func (r *report) verdict() {
 
 func (r *report) print(w io.Writer) {
 	o := r.Options
-	fmt.Fprintf(w, "fairness: B at %.1f/s; A %d callers (honor Retry-After %v); admission per tenant: %d starts in flight, %d unsent; Temporal fairness %v\n\n",
-		o.Rate, o.Callers, o.HonorRetryAfter, o.Admission, o.Unsent, o.Fairness)
+	fmt.Fprintf(w, "fairness: B at %.1f/s; A %d callers (honor Retry-After %v); admission per tenant: %d starts in flight, %d unsent; share rule over all tenants' unsent starts: %d; Temporal fairness %v\n\n",
+		o.Rate, o.Callers, o.HonorRetryAfter, o.Admission, o.Unsent, o.Global, o.Fairness)
 	fmt.Fprintf(w, "%-18s %-11s %6s %6s %7s %7s %9s %9s %9s %9s %9s %9s %9s\n",
 		"phase", "load 1m", "B sent", "unsent", "B refus", "B errs", "B p50 ms", "B p99 ms", "B max ms", "B 201 p99", "A start/s", "A sent/s", "A 429/s")
 	for _, p := range r.Phases {

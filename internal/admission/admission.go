@@ -3,6 +3,10 @@
 // door (429 with Retry-After) instead of queueing in front of the other
 // tenants' verifications. It is per replica: with R replicas a tenant may
 // have up to R × the limit in flight (see docs/reliability.md, Isolation).
+//
+// It also holds the share rule (Share, share.go): when the unsent starts of
+// all tenants reach a global bound, a tenant holding at least its max-min
+// fair share of that bound is refused, and a tenant under it is admitted.
 package admission
 
 import "sync"

@@ -81,6 +81,10 @@ type App struct {
 	// VERIFLOW_API_KEY_CACHE_TTL is 0: Config.APIKeyCacheTTL negative);
 	// ServeHandler runs its listener.
 	Keys *keycache.Cache
+	// Share is the share rule over the unsent starts of all tenants in
+	// this process's API (Config.UnsentStartsGlobal; off at 0). Tests call
+	// its Refresh to decide on the rows they stored.
+	Share *admission.Share
 }
 
 // Open validates c and connects to Postgres and Temporal.
@@ -132,7 +136,8 @@ func Open(ctx context.Context, c config.Config, log *slog.Logger) (*App, error) 
 		keyCache = keycache.New(keycache.Options{TTL: c.APIKeyCacheTTL, MaxEntries: c.APIKeyCacheSize,
 			Log: log.With("component", "keycache"), Metrics: m})
 	}
-	return &App{Config: c, Admission: admission.New(c.TenantStartsInFlight), Log: log, Store: st, Temporal: tc, Secrets: secrets, Evidence: keys, PayloadKeys: payloadKeys,
+	return &App{Config: c, Admission: admission.New(c.TenantStartsInFlight),
+		Share: admission.NewShare(st, c.UnsentStartsGlobal, admission.UnsentWindow, admission.ShareRefresh), Log: log, Store: st, Temporal: tc, Secrets: secrets, Evidence: keys, PayloadKeys: payloadKeys,
 		Registry: reg, Metrics: m, sdkMetrics: sdkMetricsCloser, Keys: keyCache}, nil
 }
 
@@ -253,8 +258,8 @@ func (a *App) Handler() http.Handler {
 		Guard:   guard.New(a.Store, a.Config.Abuse.PolicyFor, a.Log),
 		Fraud:   fraud.New(a.Store, a.Config.Abuse.FraudFor),
 		Metrics: a.Metrics, MetricsHandler: a.MetricsHandler(), Admission: a.Admission,
-		UnsentStarts: a.Config.TenantUnsentStarts,
-		Capacity:     api.Admission{MaxInFlight: a.Config.MaxInFlight, QueueWait: a.Config.QueueWait},
+		UnsentStarts: a.Config.TenantUnsentStarts, Share: a.Share,
+		Capacity: api.Admission{MaxInFlight: a.Config.MaxInFlight, QueueWait: a.Config.QueueWait},
 		Codec: codec.NewServer(a.PayloadKeys, codec.ServerOptions{Token: a.Config.CodecToken, AllowedOrigins: a.Config.CodecOrigins,
 			TrustedNetworks: a.Config.CodecTrustedNetworks}),
 		Keys: a.Keys})

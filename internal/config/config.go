@@ -77,6 +77,12 @@ type Config struct {
 	// excess is answered 429 with Retry-After
 	// (VERIFLOW_TENANT_UNSENT_STARTS; 0: no bound).
 	TenantUnsentStarts int
+	// UnsentStartsGlobal is the share rule's bound on the verifications
+	// of all tenants started but not sent yet: at or above it, a tenant
+	// holding its max-min fair share of it is answered 429 with
+	// Retry-After, and a tenant under its share is admitted
+	// (VERIFLOW_UNSENT_STARTS_GLOBAL; 0: off).
+	UnsentStartsGlobal int
 	// MaxInFlight bounds the starts and checks one API process works on at
 	// once; past it a request waits up to QueueWait for a slot, then gets
 	// 503 with Retry-After (VERIFLOW_API_MAX_IN_FLIGHT, 0: the default 32,
@@ -174,6 +180,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.TenantUnsentStarts, err = strconv.Atoi(get("VERIFLOW_TENANT_UNSENT_STARTS", "0")); err != nil || c.TenantUnsentStarts < 0 {
 		errs = append(errs, fmt.Errorf("VERIFLOW_TENANT_UNSENT_STARTS: want a number ≥ 0, not %q", get("VERIFLOW_TENANT_UNSENT_STARTS", "0")))
+	}
+	if c.UnsentStartsGlobal, err = strconv.Atoi(get("VERIFLOW_UNSENT_STARTS_GLOBAL", "0")); err != nil || c.UnsentStartsGlobal < 0 {
+		errs = append(errs, fmt.Errorf("VERIFLOW_UNSENT_STARTS_GLOBAL: want a number ≥ 0, not %q", get("VERIFLOW_UNSENT_STARTS_GLOBAL", "0")))
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("VERIFLOW_LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("VERIFLOW_LOG_LEVEL: %w", err))

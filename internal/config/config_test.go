@@ -77,18 +77,19 @@ func TestCodecTrustedNetworks(t *testing.T) {
 	}
 }
 
-// TestAdmissionSettings: both per-tenant admission bounds are off by
-// default, read as numbers, and refused when negative or not numbers.
+// TestAdmissionSettings: the per-tenant admission bounds and the share
+// rule's global bound are off by default, read as numbers, and refused
+// when negative or not numbers.
 func TestAdmissionSettings(t *testing.T) {
 	c, _ := FromEnv(env(nil))
-	if c.TenantStartsInFlight != 0 || c.TenantUnsentStarts != 0 {
-		t.Fatalf("admission defaults %d/%d, want off", c.TenantStartsInFlight, c.TenantUnsentStarts)
+	if c.TenantStartsInFlight != 0 || c.TenantUnsentStarts != 0 || c.UnsentStartsGlobal != 0 {
+		t.Fatalf("admission defaults %d/%d/%d, want off", c.TenantStartsInFlight, c.TenantUnsentStarts, c.UnsentStartsGlobal)
 	}
-	c, _ = FromEnv(env(map[string]string{"VERIFLOW_TENANT_STARTS_IN_FLIGHT": "8", "VERIFLOW_TENANT_UNSENT_STARTS": "16"}))
-	if c.TenantStartsInFlight != 8 || c.TenantUnsentStarts != 16 {
-		t.Fatalf("admission %d/%d, want 8/16", c.TenantStartsInFlight, c.TenantUnsentStarts)
+	c, _ = FromEnv(env(map[string]string{"VERIFLOW_TENANT_STARTS_IN_FLIGHT": "8", "VERIFLOW_TENANT_UNSENT_STARTS": "16", "VERIFLOW_UNSENT_STARTS_GLOBAL": "64"}))
+	if c.TenantStartsInFlight != 8 || c.TenantUnsentStarts != 16 || c.UnsentStartsGlobal != 64 {
+		t.Fatalf("admission %d/%d/%d, want 8/16/64", c.TenantStartsInFlight, c.TenantUnsentStarts, c.UnsentStartsGlobal)
 	}
-	for _, k := range []string{"VERIFLOW_TENANT_STARTS_IN_FLIGHT", "VERIFLOW_TENANT_UNSENT_STARTS"} {
+	for _, k := range []string{"VERIFLOW_TENANT_STARTS_IN_FLIGHT", "VERIFLOW_TENANT_UNSENT_STARTS", "VERIFLOW_UNSENT_STARTS_GLOBAL"} {
 		for _, v := range []string{"-1", "many"} {
 			if _, err := FromEnv(env(map[string]string{k: v})); err == nil || !strings.Contains(err.Error(), k) {
 				t.Errorf("%s=%s: %v, want an error naming it", k, v, err)

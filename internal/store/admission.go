@@ -22,3 +22,31 @@ func (s *Store) UnsentStarts(ctx context.Context, tenantID string, since time.Ti
 	}
 	return n, nil
 }
+
+// UnsentByTenant counts, per tenant, the verifications created after since
+// that are still pending with no attempt recorded (as UnsentStarts does
+// for one tenant); tenants with none are absent. It reads the partial
+// index verifications_unsent (migration 011), so its cost is the number of
+// pending verifications created after since, whatever the table's size.
+func (s *Store) UnsentByTenant(ctx context.Context, since time.Time) (map[string]int, error) {
+	rows, err := s.pool.Query(ctx, `select tenant_id, count(*) from verifications
+		where status = 'pending' and created_at > $1 and attempts = '[]'::jsonb
+		group by tenant_id`, since)
+	if err != nil {
+		return nil, fmt.Errorf("store: unsent by tenant: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var tenant string
+		var n int
+		if err := rows.Scan(&tenant, &n); err != nil {
+			return nil, fmt.Errorf("store: unsent by tenant: %w", err)
+		}
+		out[tenant] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: unsent by tenant: %w", err)
+	}
+	return out, nil
+}

@@ -55,6 +55,9 @@ type Deps struct {
 	// Keys caches authenticated API keys in this replica (nil: every
 	// request reads its key from Postgres).
 	Keys *keycache.Cache
+	// Share refuses a tenant holding its fair share of the unsent starts
+	// of all tenants when their total reaches a global bound (nil: off).
+	Share *admission.Share
 }
 
 // Service runs the use cases.

@@ -87,7 +87,7 @@ func run(m *testing.M) int {
 	// Temporal (the production topology: scripts/temporal-on-postgres.sh).
 	dev, err := devstack.Start(ctx, devstack.Options{
 		DatabaseURL: os.Getenv("DATABASE_URL"), TemporalAddress: os.Getenv("VERIFLOW_E2E_TEMPORAL_ADDRESS"),
-		Config: config.Config{CodecToken: codecToken, Abuse: abuseConfig(), TenantStartsInFlight: 200, TenantUnsentStarts: 200},
+		Config: config.Config{CodecToken: codecToken, Abuse: abuseConfig(), TenantStartsInFlight: 200, TenantUnsentStarts: 200, UnsentStartsGlobal: 250},
 		// Providers must know the public URL of the API's webhooks.
 		Configure: func(c *config.Config, apiURL string) {
 			c.Providers = providerConfig(apiURL, fakes.server.URL)

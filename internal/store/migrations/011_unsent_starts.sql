@@ -1,0 +1,14 @@
+-- Unsent starts of all tenants (store/admission.go, UnsentByTenant;
+-- docs/reliability.md, Isolation): the share rule counts, every ~200 ms
+-- per API replica, the verifications of every tenant created in the last
+-- two minutes that are still pending with no attempt recorded.
+--
+-- The index holds pending verifications only, keyed by creation time, so
+-- the count reads the recent pending rows and nothing else; the "no
+-- attempt yet" test is made on those rows. attempts is deliberately not in
+-- the predicate: it changes on every send and receipt, and a predicate
+-- column would stop those projection updates (store.Record) from being
+-- heap-only. status already is in partial indexes (002), and created_at
+-- and tenant_id never change, so this index costs the projection no HOT
+-- update it had.
+create index verifications_unsent on verifications (created_at, tenant_id) where status = 'pending';
