@@ -76,13 +76,15 @@ var ErrNoVerification = errors.New("store: send of a verification that is not st
 func (s *Store) ClaimSend(ctx context.Context, a SendAttempt) (SendClaim, error) {
 	lease := a.Lease.Seconds()
 	var calls int
-	// The first claim requires the verification's row: a verification
-	// deleted as unstarted keeps no row (DeleteUnstartedVerification), and
-	// one whose workflow projected (version > 0) is never deleted.
+	// The first claim requires the verification's row, and holds it (for
+	// share) until the claim is in: DeleteUnstartedVerification locks the
+	// row for update, then keeps it if a send was claimed. A verification
+	// deleted as unstarted keeps no row; one whose workflow projected
+	// (version > 0) or claimed a send is never deleted.
 	err := s.pool.QueryRow(ctx, `insert into send_ledger
 			(idempotency_key, verification_id, tenant_id, provider, state, lease_until)
 		select $1, $2, $3, $4, 'calling', now() + make_interval(secs => $5)
-		where exists (select 1 from verifications where id = $2 and tenant_id = $3)
+		from verifications where id = $2 and tenant_id = $3 for share
 		on conflict (idempotency_key) do nothing
 		returning calls`, a.Key, a.VerificationID, a.TenantID, a.Provider, lease).Scan(&calls)
 	if err == nil {

@@ -60,4 +60,18 @@ func TestDeleteUnstartedVerification(t *testing.T) {
 	if err != nil || id != "vf_started" {
 		t.Fatalf("started key: %q %v, want vf_started (a retry would start a second verification)", id, err)
 	}
+
+	// A send claimed (local sends: the first send comes before any
+	// projection, the row still at version 0): the row stays.
+	insert("vf_sending", "k-sending")
+	if _, err := s.ClaimSend(ctx, SendAttempt{Key: "vf_sending/1", VerificationID: "vf_sending", TenantID: "t1",
+		Provider: "sandbox", Lease: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteUnstartedVerification(ctx, "t1", "vf_sending"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetVerification(ctx, "t1", "vf_sending"); err != nil {
+		t.Fatalf("row with a claimed send: %v", err)
+	}
 }

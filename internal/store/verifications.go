@@ -158,6 +158,16 @@ func (s *Store) DeleteUnstartedVerification(ctx context.Context, tenantID, id st
 		if err != nil {
 			return fmt.Errorf("store: lock unstarted verification: %w", err)
 		}
+		// A send claimed already (ClaimSend holds the row while it claims;
+		// this statement's snapshot sees its commit): the workflow runs and
+		// sends, keep it. Every send's first attempt is "<id>/1".
+		var sent bool
+		if err := tx.QueryRow(ctx, `select exists (select 1 from send_ledger where idempotency_key = $1 || '/1')`, id).Scan(&sent); err != nil {
+			return fmt.Errorf("store: look up sends of unstarted verification: %w", err)
+		}
+		if sent {
+			return nil
+		}
 		if _, err := tx.Exec(ctx, `delete from idempotency_keys where tenant_id = $1 and verification_id = $2`, tenantID, id); err != nil {
 			return fmt.Errorf("store: delete idempotency key: %w", err)
 		}
