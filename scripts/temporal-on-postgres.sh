@@ -102,6 +102,11 @@ sqltool --db temporal_visibility update-schema -d "$module/schema/postgresql/v12
 conf=$state/config
 mkdir -p "$conf/dynamicconfig"
 cp "$module/config/dynamicconfig/development-sql.yaml" "$conf/dynamicconfig/"
+# Eager activity execution (the check's Commit activity; docs/performance.md).
+cat >>"$conf/dynamicconfig/development-sql.yaml" <<'YAML'
+system.enableActivityEagerExecution:
+  - value: true
+YAML
 sed -e "s|connectAddr: \"127.0.0.1:5432\"|connectAddr: \"$PG_HOST:$PG_PORT\"|" \
 	-e "s|user: \"temporal\"|user: \"$PG_USER\"|" \
 	-e "s|password: \"temporal\"|password: \"$PG_PASSWORD\"|" \

@@ -102,7 +102,11 @@ func StartTemporal(ctx context.Context, o TemporalOptions) (*Temporal, error) {
 		return nil, fmt.Errorf("devstack: temporal address %q: %w", o.Addr, err)
 	}
 	args := []string{"server", "start-dev", "--ip", host, "--port", port, "--namespace", "default",
-		"--log-level", "warn", "--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true"}
+		"--log-level", "warn", "--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true",
+		// An activity scheduled on the worker's own task queue comes back
+		// in the workflow task's completion (no trip through matching):
+		// the check's Commit activity (docs/performance.md).
+		"--dynamic-config-value", "system.enableActivityEagerExecution=true"}
 	for _, sa := range contract.SearchAttributeNames() {
 		args = append(args, "--search-attribute", sa+"=Keyword")
 	}
