@@ -67,6 +67,7 @@ func TestSupersedeWithTemporal(t *testing.T) {
 	w.RegisterWorkflowWithOptions(workflows.Verification, workflow.RegisterOptions{Name: contract.WorkflowVerification})
 	w.RegisterActivityWithOptions(acts.Record, activity.RegisterOptions{Name: contract.ActivityRecord})
 	w.RegisterActivityWithOptions(acts.Supersede, activity.RegisterOptions{Name: contract.ActivitySupersede})
+	w.RegisterActivityWithOptions(acts.Commit, activity.RegisterOptions{Name: contract.ActivityCommit})
 	w.RegisterActivityWithOptions(func(ctx context.Context, in contract.SendInput) (contract.SendResult, error) {
 		code := secrets.Code(in.VerificationID, in.Generation, "", in.CodeLength)
 		return contract.SendResult{Provider: "fake", MessageID: in.VerificationID, CodeHash: secrets.Hash(in.VerificationID, code)}, nil
