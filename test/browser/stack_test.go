@@ -59,6 +59,9 @@ func startStack(t *testing.T) *stack {
 		}
 	})
 
+	// Postgres first: a port FreePort hands out is free only until someone
+	// binds it, and the cluster picks its own (CI once gave both the same).
+	dbURL := localpg.ForTest(t)
 	uiPort, err := devstack.FreePort()
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +69,7 @@ func startStack(t *testing.T) *stack {
 	uiOrigin := "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(uiPort))
 	s := &stack{Tenant: "ui_" + strconv.FormatInt(time.Now().UnixNano(), 36)}
 	dev, err := devstack.Start(t.Context(), devstack.Options{
-		DatabaseURL: localpg.ForTest(t), UIPort: uiPort, Log: log, TemporalOutput: logs,
+		DatabaseURL: dbURL, UIPort: uiPort, Log: log, TemporalOutput: logs,
 		// The API's handler is wrapped to count the codec calls the UI makes.
 		HTTPHandler: func(h http.Handler) http.Handler { return s.countCodecCalls(h, uiOrigin) },
 	})
