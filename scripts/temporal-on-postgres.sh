@@ -66,7 +66,9 @@ if [[ -z ${PG_HOST:-} ]]; then
 	pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
 	[[ -x $pgbin/initdb ]] || { echo "no PostgreSQL server binaries: apt-get install -y postgresql, or set PG_HOST" >&2; exit 1; }
 	PG_HOST=127.0.0.1
-	PG_PORT=${PG_PORT:-55432}
+	# The port this cluster last ran on (another checkout's throwaway
+	# cluster may hold 55432).
+	PG_PORT=${PG_PORT:-$(cat "$state/pgport" 2>/dev/null || echo 55432)}
 	PG_USER=postgres
 	PG_PASSWORD=""
 	if [[ ! -d $state/pgdata ]]; then
@@ -77,6 +79,12 @@ if [[ -z ${PG_HOST:-} ]]; then
 	if as_pg "$pgbin/pg_ctl" -D "$state/pgdata" status >/dev/null 2>&1; then
 		echo "==> reusing the running Postgres on $PG_HOST:$PG_PORT"
 	else
+		# A port taken by someone else: the next free one.
+		while (: >"/dev/tcp/$PG_HOST/$PG_PORT") 2>/dev/null; do
+			echo "==> port $PG_PORT is taken, trying $((PG_PORT + 1))"
+			PG_PORT=$((PG_PORT + 1))
+		done
+		echo "$PG_PORT" >"$state/pgport"
 		echo "==> starting Postgres on $PG_HOST:$PG_PORT"
 		as_pg "$pgbin/pg_ctl" -D "$state/pgdata" -l "$state/postgres.log" -w \
 			-o "-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories=$state -c max_connections=300" start >/dev/null
