@@ -91,5 +91,10 @@ func (s *Service) RevokeKey(ctx context.Context, idOrKey string) (id string, err
 	case err != nil:
 		return id, unavailable("revoke api key", err)
 	}
+	// This replica refuses the key at once; the others on the
+	// revocation's notification.
+	if s.d.Keys != nil {
+		s.d.Keys.Invalidate(id)
+	}
 	return id, nil
 }

@@ -56,6 +56,25 @@ func rawConn(t *testing.T, url string) *pgx.Conn {
 
 // authenticated authenticates key at r twice and checks the second time
 // was a cache hit.
+// settled waits until every replica has applied the notifications sent
+// since before: a key's own creation notifies, and a notification that
+// arrives after the key was cached drops it again (the tests below would
+// then read Postgres instead of the cache).
+func settled(t *testing.T, before []int64, rs ...replica) {
+	t.Helper()
+	for i, r := range rs {
+		waitUntil(t, "the key's creation notification", func() bool { return r.cache.Stats().Invalidations > before[i] })
+	}
+}
+
+func invalidations(rs ...replica) []int64 {
+	out := make([]int64, len(rs))
+	for i, r := range rs {
+		out[i] = r.cache.Stats().Invalidations
+	}
+	return out
+}
+
 func authenticated(t *testing.T, r replica, key string) {
 	t.Helper()
 	for range 2 {
@@ -76,19 +95,21 @@ func TestRevocationReachesEveryReplica(t *testing.T) {
 	url := localpg.ForTest(t)
 	a, b := newReplica(t, url), newReplica(t, url)
 	ctx := t.Context()
+	before := invalidations(a, b)
 	k, err := a.svc.CreateKey(ctx, "acme", contract.ModeLive, "")
 	if err != nil {
 		t.Fatal(err)
 	}
+	settled(t, before, a, b)
 	authenticated(t, a, k.String())
 	authenticated(t, b, k.String())
 	hits := b.cache.Stats().Hits
 
-	before := b.cache.Stats().Invalidations
+	revoked := b.cache.Stats().Invalidations
 	if _, err := a.svc.RevokeKey(ctx, k.ID); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "the revocation's notification at the other replica", func() bool { return b.cache.Stats().Invalidations > before })
+	waitUntil(t, "the revocation's notification at the other replica", func() bool { return b.cache.Stats().Invalidations > revoked })
 	for _, r := range []replica{a, b} {
 		_, err := r.svc.Authenticate(ctx, k.String())
 		kindOf(t, err, Unauthorized)
@@ -108,10 +129,12 @@ func TestOnlyTheNotificationEndsACachedKey(t *testing.T) {
 	url := localpg.ForTest(t)
 	r := newReplica(t, url)
 	ctx := t.Context()
+	before := invalidations(r)
 	k, err := r.svc.CreateKey(ctx, "acme", contract.ModeLive, "")
 	if err != nil {
 		t.Fatal(err)
 	}
+	settled(t, before, r)
 	authenticated(t, r, k.String())
 	conn := rawConn(t, url)
 	if _, err := conn.Exec(ctx, `update api_keys set revoked_at = now() where id = $1`, k.ID); err != nil {
@@ -120,11 +143,11 @@ func TestOnlyTheNotificationEndsACachedKey(t *testing.T) {
 	if _, err := r.svc.Authenticate(ctx, k.String()); err != nil {
 		t.Fatalf("the cached key was refused without a notification (%v): the test proves nothing", err)
 	}
-	before := r.cache.Stats().Invalidations
+	notified := r.cache.Stats().Invalidations
 	if _, err := conn.Exec(ctx, `select pg_notify($1, '*')`, store.APIKeysChannel); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "the notification", func() bool { return r.cache.Stats().Invalidations > before })
+	waitUntil(t, "the notification", func() bool { return r.cache.Stats().Invalidations > notified })
 	_, err = r.svc.Authenticate(ctx, k.String())
 	kindOf(t, err, Unauthorized)
 }
@@ -170,10 +193,12 @@ func TestListenerReconnectFlushes(t *testing.T) {
 	url := localpg.ForTest(t)
 	r := newReplica(t, url)
 	ctx := t.Context()
+	before := invalidations(r)
 	k, err := r.svc.CreateKey(ctx, "acme", contract.ModeLive, "")
 	if err != nil {
 		t.Fatal(err)
 	}
+	settled(t, before, r)
 	authenticated(t, r, k.String())
 	conn := rawConn(t, url)
 	// Revoked without a notification, then the listener's connection is
