@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/veriflow/veriflow/internal/apikey"
 	"github.com/veriflow/veriflow/internal/contract"
 	"github.com/veriflow/veriflow/internal/keycache"
 	"github.com/veriflow/veriflow/internal/localpg"
@@ -56,34 +57,40 @@ func rawConn(t *testing.T, url string) *pgx.Conn {
 
 // authenticated authenticates key at r twice and checks the second time
 // was a cache hit.
-// settled waits until every replica has applied the notifications sent
-// since before: a key's own creation notifies, and a notification that
-// arrives after the key was cached drops it again (the tests below would
-// then read Postgres instead of the cache).
-func settled(t *testing.T, before []int64, rs ...replica) {
+// cachedKey creates a key through rs[0] and has every replica of rs serve
+// it from its cache. The creation notifies, and a notification that
+// arrives after the key was cached drops it again: each replica first
+// applies it, so the tests below read the cache, not Postgres.
+func cachedKey(t *testing.T, rs ...replica) apikey.Key {
 	t.Helper()
+	before := make([]int64, len(rs))
+	for i, r := range rs {
+		before[i] = r.cache.Stats().Invalidations
+	}
+	k, err := rs[0].svc.CreateKey(t.Context(), "acme", contract.ModeLive, "")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i, r := range rs {
 		waitUntil(t, "the key's creation notification", func() bool { return r.cache.Stats().Invalidations > before[i] })
-	}
-}
-
-func invalidations(rs ...replica) []int64 {
-	out := make([]int64, len(rs))
-	for i, r := range rs {
-		out[i] = r.cache.Stats().Invalidations
-	}
-	return out
-}
-
-func authenticated(t *testing.T, r replica, key string) {
-	t.Helper()
-	for range 2 {
-		if _, err := r.svc.Authenticate(t.Context(), key); err != nil {
-			t.Fatalf("Authenticate: %v", err)
+		for range 2 {
+			if _, err := r.svc.Authenticate(t.Context(), k.String()); err != nil {
+				t.Fatalf("Authenticate: %v", err)
+			}
+		}
+		if _, ok := r.cache.Get(k.ID); !ok {
+			t.Fatal("the key is not cached after two requests")
 		}
 	}
-	if _, ok := r.cache.Get(key[8:20]); !ok {
-		t.Fatal("the key is not cached after two requests")
+	return k
+}
+
+// revokeQuietly revokes key id the way a hand-written UPDATE in psql
+// would: without a notification.
+func revokeQuietly(t *testing.T, conn *pgx.Conn, id string) {
+	t.Helper()
+	if _, err := conn.Exec(t.Context(), `update api_keys set revoked_at = now() where id = $1`, id); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -95,14 +102,7 @@ func TestRevocationReachesEveryReplica(t *testing.T) {
 	url := localpg.ForTest(t)
 	a, b := newReplica(t, url), newReplica(t, url)
 	ctx := t.Context()
-	before := invalidations(a, b)
-	k, err := a.svc.CreateKey(ctx, "acme", contract.ModeLive, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	settled(t, before, a, b)
-	authenticated(t, a, k.String())
-	authenticated(t, b, k.String())
+	k := cachedKey(t, a, b)
 	hits := b.cache.Stats().Hits
 
 	revoked := b.cache.Stats().Invalidations
@@ -115,7 +115,7 @@ func TestRevocationReachesEveryReplica(t *testing.T) {
 		kindOf(t, err, Unauthorized)
 	}
 	// Refused from the cache afterwards: the revoked key is cached as revoked.
-	_, err = b.svc.Authenticate(ctx, k.String())
+	_, err := b.svc.Authenticate(ctx, k.String())
 	kindOf(t, err, Unauthorized)
 	if got := b.cache.Stats().Hits; got != hits+1 { // a miss that read the revocation, then this hit
 		t.Errorf("%d hits, want %d", got, hits+1)
@@ -129,17 +129,9 @@ func TestOnlyTheNotificationEndsACachedKey(t *testing.T) {
 	url := localpg.ForTest(t)
 	r := newReplica(t, url)
 	ctx := t.Context()
-	before := invalidations(r)
-	k, err := r.svc.CreateKey(ctx, "acme", contract.ModeLive, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	settled(t, before, r)
-	authenticated(t, r, k.String())
+	k := cachedKey(t, r)
 	conn := rawConn(t, url)
-	if _, err := conn.Exec(ctx, `update api_keys set revoked_at = now() where id = $1`, k.ID); err != nil {
-		t.Fatal(err)
-	}
+	revokeQuietly(t, conn, k.ID)
 	if _, err := r.svc.Authenticate(ctx, k.String()); err != nil {
 		t.Fatalf("the cached key was refused without a notification (%v): the test proves nothing", err)
 	}
@@ -148,7 +140,7 @@ func TestOnlyTheNotificationEndsACachedKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitUntil(t, "the notification", func() bool { return r.cache.Stats().Invalidations > notified })
-	_, err = r.svc.Authenticate(ctx, k.String())
+	_, err := r.svc.Authenticate(ctx, k.String())
 	kindOf(t, err, Unauthorized)
 }
 
@@ -193,25 +185,17 @@ func TestListenerReconnectFlushes(t *testing.T) {
 	url := localpg.ForTest(t)
 	r := newReplica(t, url)
 	ctx := t.Context()
-	before := invalidations(r)
-	k, err := r.svc.CreateKey(ctx, "acme", contract.ModeLive, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	settled(t, before, r)
-	authenticated(t, r, k.String())
+	k := cachedKey(t, r)
 	conn := rawConn(t, url)
 	// Revoked without a notification, then the listener's connection is
 	// ended: the revocation's notification "was missed".
-	if _, err := conn.Exec(ctx, `update api_keys set revoked_at = now() where id = $1`, k.ID); err != nil {
-		t.Fatal(err)
-	}
+	revokeQuietly(t, conn, k.ID)
 	var ended int
 	if err := conn.QueryRow(ctx, `select count(pg_terminate_backend(pid)) from pg_stat_activity where application_name = $1`,
 		store.ListenerApplicationName).Scan(&ended); err != nil || ended != 1 {
 		t.Fatalf("ended %d listeners (%v), want 1", ended, err)
 	}
 	waitUntil(t, "the listener to notice and reconnect", func() bool { return r.cache.Stats().Connects >= 2 && r.cache.Live() })
-	_, err = r.svc.Authenticate(ctx, k.String())
+	_, err := r.svc.Authenticate(ctx, k.String())
 	kindOf(t, err, Unauthorized)
 }
