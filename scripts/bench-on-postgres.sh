@@ -18,38 +18,24 @@
 #                           it runs beside another server on the defaults)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/lib/temporal-on-postgres-bg.sh
+source scripts/lib/temporal-on-postgres-bg.sh
 bench=${1:?usage: scripts/bench-on-postgres.sh BENCH_BINARY [FLAGS…]}
 shift
 port=${TEMPORAL_PORT:-7298}
 export PG_PORT=${PG_PORT:-55433}
 export TEMPORAL_PORT_OFFSET=${TEMPORAL_PORT_OFFSET:-100}
 log=.dev/logs/bench-temporal-on-postgres.log
-mkdir -p .dev/logs
 fresh=""
 if [[ ${BENCH_FRESH:-1} == 1 ]]; then
 	fresh=$(mktemp -d -t veriflow-bench-temporal-pg.XXXXXX)
 	export TEMPORAL_PG_STATE=$fresh
 fi
 state=${TEMPORAL_PG_STATE:-$(pwd)/.dev/temporal-postgres}
-start=$SECONDS
-TEMPORAL_PORT=$port setsid scripts/temporal-on-postgres.sh >"$log" 2>&1 &
-pgid=$!
-cleanup() {
-	kill -TERM -- -$pgid 2>/dev/null || true
-	wait $pgid 2>/dev/null || true
-	if [[ -n $fresh ]]; then rm -rf "$fresh"; fi
-}
-trap cleanup EXIT
-for _ in $(seq 1 600); do
-	grep -q "==> ready" "$log" && break
-	kill -0 $pgid 2>/dev/null || { echo "temporal-on-postgres failed:" >&2; tail -20 "$log" >&2; exit 1; }
-	sleep 1
-done
-grep -q "==> ready" "$log" || { echo "temporal-on-postgres not ready" >&2; tail -20 "$log" >&2; exit 1; }
-echo "$(grep "==> ready" "$log") — $((SECONDS - start))s after launch"
+temporal_on_postgres_bg "$port" "$log" "$fresh"
 # The server is the script's child; its database's postmaster is in
 # postmaster.pid. Both only for the report's CPU split.
-server_pid=$(pgrep -P $pgid -f temporal-server | head -n1 || true)
+server_pid=$(pgrep -P $tpg_pgid -f temporal-server | head -n1 || true)
 db_pid=$(head -n1 "$state/pgdata/postmaster.pid" 2>/dev/null || true)
 echo "==> bench against the Temporal server on PostgreSQL (127.0.0.1:$port; server pid ${server_pid:-?}, its postmaster ${db_pid:-?})"
 TEMPORAL_ADDRESS=127.0.0.1:$port VERIFLOW_BENCH_TEMPORAL_PID=${server_pid:-0} VERIFLOW_BENCH_TEMPORAL_DB_PID=${db_pid:-0} \
