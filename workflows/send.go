@@ -78,18 +78,22 @@ func (v *verification) sendCode(ctx workflow.Context, in contract.SendInput) wor
 		MaximumInterval:        5 * time.Second,
 		NonRetryableErrorTypes: []string{contract.ErrTypeDeliveryFailed, contract.ErrTypeInvalidArgument},
 	}
+	return v.execute(ctx, contract.ActivitySendCode, v.in.Plan.StepTimeout, min(v.in.Plan.StepTimeout, 15*time.Second), retry, in)
+}
+
+// execute runs activity name, bounded by scheduleToClose overall and
+// startToClose per attempt: a local activity with local sends (in the
+// workflow task), a normal one in the histories before them.
+func (v *verification) execute(ctx workflow.Context, name string, scheduleToClose, startToClose time.Duration,
+	retry *temporal.RetryPolicy, in any) workflow.Future {
 	if v.localSends {
 		return workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-			ScheduleToCloseTimeout: v.in.Plan.StepTimeout,
-			StartToCloseTimeout:    min(v.in.Plan.StepTimeout, 15*time.Second),
-			RetryPolicy:            retry,
-		}), contract.ActivitySendCode, in)
+			ScheduleToCloseTimeout: scheduleToClose, StartToCloseTimeout: startToClose, RetryPolicy: retry,
+		}), name, in)
 	}
 	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		ScheduleToCloseTimeout: v.in.Plan.StepTimeout,
-		StartToCloseTimeout:    min(v.in.Plan.StepTimeout, 15*time.Second),
-		RetryPolicy:            retry,
-	}), contract.ActivitySendCode, in)
+		ScheduleToCloseTimeout: scheduleToClose, StartToCloseTimeout: startToClose, RetryPolicy: retry,
+	}), name, in)
 }
 
 // stepGoal is the goal of a step on channel ch: read when the plan asks

@@ -49,23 +49,10 @@ func (v *verification) supersede(ctx workflow.Context) {
 		MaximumInterval:    supersedeMaxInterval,
 	}
 	in := contract.SupersedeInput{VerificationID: v.in.ID, TenantID: v.in.TenantID, Kind: v.in.Kind, To: v.in.To}
-	var err error
-	if v.localSends {
-		// In the workflow task, before the send: no round trip through the
-		// task queue. It is idempotent, so a rerun after a lost task is
-		// harmless.
-		err = workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-			ScheduleToCloseTimeout: window,
-			StartToCloseTimeout:    min(window, supersedeAttemptTimeout),
-			RetryPolicy:            retry,
-		}), contract.ActivitySupersede, in).Get(ctx, nil)
-	} else {
-		err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-			ScheduleToCloseTimeout: window,
-			StartToCloseTimeout:    min(window, supersedeAttemptTimeout),
-			RetryPolicy:            retry,
-		}), contract.ActivitySupersede, in).Get(ctx, nil)
-	}
+	// With local sends, in the workflow task before the send: no round trip
+	// through the task queue. It is idempotent, so a rerun after a lost
+	// task is harmless.
+	err := v.execute(ctx, contract.ActivitySupersede, window, min(window, supersedeAttemptTimeout), retry, in).Get(ctx, nil)
 	if err != nil {
 		workflow.GetLogger(ctx).Warn("supersede failed; sending the code anyway", "verification_id", v.in.ID, "error", err)
 	}
