@@ -1,6 +1,7 @@
 package events
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -35,12 +36,15 @@ func IsOutbound(e contract.Event) bool {
 	return false
 }
 
+// EventIDPrefix starts every public event id.
+const EventIDPrefix = "evt_"
+
 // EventID is the public id of an outbound event row.
-func EventID(id int64) string { return "evt_" + strconv.FormatInt(id, 10) }
+func EventID(id int64) string { return EventIDPrefix + strconv.FormatInt(id, 10) }
 
 // ParseEventID is the inverse of EventID.
 func ParseEventID(s string) (int64, bool) {
-	n, ok := strings.CutPrefix(s, "evt_")
+	n, ok := strings.CutPrefix(s, EventIDPrefix)
 	if !ok || n == "" || len(n) > 19 {
 		return 0, false
 	}
@@ -55,8 +59,11 @@ func ParseEventID(s string) (int64, bool) {
 // the verification (a globally unique ULID), since event ids are unique only
 // within one Veriflow database and a Temporal namespace may outlive it.
 func WorkflowID(verificationID string, id int64) string {
-	return "event/" + verificationID + "/" + strconv.FormatInt(id, 10)
+	return WorkflowIDPrefix(verificationID) + strconv.FormatInt(id, 10)
 }
+
+// WorkflowIDPrefix is what WorkflowID puts before the event's id.
+func WorkflowIDPrefix(verificationID string) string { return "event/" + verificationID + "/" }
 
 // ResendWorkflowID is the id of the DeliverEvent workflow of a resend.
 func ResendWorkflowID(verificationID string, id int64, at time.Time) string {
@@ -104,6 +111,24 @@ func Body(id int64, verificationID string, e contract.Event, st contract.State) 
 		ID: EventID(id), Type: e.Type, VerificationID: verificationID, CreatedAt: e.At.UTC(), Version: st.Version,
 		Data: Data{Status: st.Status, Channel: ch, ChecksLeft: st.ChecksLeft, Attempts: atts},
 	})
+}
+
+// BodyAround returns the JSON of an event of a verification in state st
+// around its id, for a store that learns the id only as it inserts the row:
+// Body(id, …) is head + EventID(id) + tail, byte for byte.
+func BodyAround(verificationID string, e contract.Event, st contract.State) (head, tail []byte, err error) {
+	const mark = `"id":"` + EventIDPrefix + `0"`
+	b, err := Body(0, verificationID, e, st)
+	if err != nil {
+		return nil, nil, err
+	}
+	h, t, ok := bytes.Cut(b, []byte(mark))
+	if !ok {
+		return nil, nil, errors.New("events: body without its id")
+	}
+	head = append(h, `"id":"`...)
+	tail = append([]byte{'"'}, t...)
+	return head, tail, nil
 }
 
 // Sign returns the Veriflow-Signature header value of body at t:

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/veriflow/veriflow/internal/contract"
 	"github.com/veriflow/veriflow/internal/events"
 )
 
@@ -74,5 +75,29 @@ func TestWorkflowIDs(t *testing.T) {
 	}
 	if id, ok := events.ParseEventID("evt_42"); !ok || id != 42 {
 		t.Errorf("ParseEventID(evt_42) = %d, %v", id, ok)
+	}
+}
+
+// TestBodyAround: the body a store completes around the id it learns on
+// insert is, byte for byte, the body of that id.
+func TestBodyAround(t *testing.T) {
+	at := time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)
+	st := contract.State{Status: contract.StatusApproved, Channel: contract.ChannelSMS, ChecksLeft: 4, Version: 7,
+		Attempts: []contract.Attempt{{Channel: contract.ChannelWhatsApp, Status: contract.AttemptFailed, Error: "not_on_whatsapp"},
+			{Channel: contract.ChannelSMS, Status: contract.AttemptDelivered}}}
+	e := contract.Event{Type: contract.EventApproved, At: at, Detail: `"id":"evt_0"`}
+	head, tail, err := events.BodyAround("ver_01", e, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int64{1, 9, 10, 12345678901234} {
+		want, err := events.Body(id, "ver_01", e, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := string(head) + events.EventID(id) + string(tail)
+		if got != string(want) {
+			t.Fatalf("id %d:\n got %s\nwant %s", id, got, want)
+		}
 	}
 }

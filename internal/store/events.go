@@ -84,52 +84,42 @@ type PendingOutbound struct {
 	WorkflowID string
 }
 
-// hasOutbound reports whether any of evs is a contract event.
-func hasOutbound(evs []contract.Event) bool {
-	for _, e := range evs {
-		if events.IsOutbound(e) {
-			return true
-		}
-	}
-	return false
-}
-
-// insertOutbound queues the contract events of a projection, in tx, for
-// the tenant's callback (the caller checked that it has one); it returns
-// the new rows. A projection retried after its commit queues nothing again
+// outboundSQL queues one contract event for the tenant's callback, if it
+// has one, in the projection's batch. The row's id comes from the
+// sequence as it is inserted, so the body ($7 and $8 around the event's
+// public id) and the DeliverEvent workflow id ($9 before it) are completed
+// in SQL. A projection retried after its commit queues nothing again
 // (dedupe_key).
-func insertOutbound(ctx context.Context, tx pgx.Tx, in contract.RecordInput) ([]int64, error) {
-	var idx []int
+const outboundSQL = `
+	with cb as (select 1 from tenant_callbacks where tenant_id = $1),
+	     n as (select nextval(pg_get_serial_sequence('outbound_events', 'id')) as id from cb)
+	insert into outbound_events (id, tenant_id, verification_id, type, version, idx, body, workflow_id, dedupe_key)
+	select n.id, $1, $2, $3, $4, $5, $7::bytea || convert_to($6 || n.id, 'UTF8') || $8::bytea, $9 || n.id, $10
+	from n
+	on conflict (dedupe_key) do nothing
+	returning id`
+
+// queueOutbound adds the contract events of a projection to its batch b;
+// once b has run, the returned slice holds the ids of the rows inserted
+// (none when the tenant has no callback).
+func queueOutbound(b *pgx.Batch, in contract.RecordInput) (*[]int64, error) {
+	out := new([]int64)
 	for i, e := range in.Events {
-		if events.IsOutbound(e) {
-			idx = append(idx, i)
+		if !events.IsOutbound(e) {
+			continue
 		}
-	}
-	if len(idx) == 0 {
-		return nil, nil
-	}
-	var out []int64
-	for _, i := range idx {
-		e := in.Events[i]
-		var id int64
-		if err := tx.QueryRow(ctx, `select nextval(pg_get_serial_sequence('outbound_events', 'id'))`).Scan(&id); err != nil {
-			return nil, fmt.Errorf("outbound id: %w", err)
-		}
-		body, err := events.Body(id, in.VerificationID, e, in.State)
+		head, tail, err := events.BodyAround(in.VerificationID, e, in.State)
 		if err != nil {
 			return nil, fmt.Errorf("outbound body: %w", err)
 		}
-		wf := events.WorkflowID(in.VerificationID, id)
 		key := in.VerificationID + "/" + strconv.FormatInt(in.State.Version, 10) + "/" + strconv.Itoa(i)
-		tag, err := tx.Exec(ctx, `insert into outbound_events (id, tenant_id, verification_id, type, version, idx, body, workflow_id, dedupe_key)
-			values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict (dedupe_key) do nothing`,
-			id, in.TenantID, in.VerificationID, e.Type, in.State.Version, i, body, wf, key)
-		if err != nil {
-			return nil, fmt.Errorf("insert outbound event: %w", err)
-		}
-		if tag.RowsAffected() == 1 {
-			out = append(out, id)
-		}
+		b.Queue(outboundSQL, in.TenantID, in.VerificationID, e.Type, in.State.Version, i, events.EventIDPrefix, head, tail,
+			events.WorkflowIDPrefix(in.VerificationID), key).
+			Query(func(rows pgx.Rows) error {
+				ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+				*out = append(*out, ids...)
+				return err
+			})
 	}
 	return out, nil
 }

@@ -176,3 +176,31 @@ func TestOutboundEvents(t *testing.T) {
 		t.Fatalf("record after delete: %v %v", ids, err)
 	}
 }
+
+// TestRecordIsAtomic: a projection the database refuses writes nothing —
+// no audit event, no outbound event — though its statements are pipelined.
+func TestRecordIsAtomic(t *testing.T) {
+	s := openLimits(t)
+	ctx := t.Context()
+	seedVerification(t, s, "t1", "vf_atomic")
+	if err := s.SetCallback(ctx, "t1", "https://a.example/hook", []byte("sealed")); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().UTC()
+	bad := contract.RecordInput{VerificationID: "vf_atomic", TenantID: "t1",
+		State:  contract.State{Status: "bogus", ChecksLeft: 5, Version: 1},
+		Events: []contract.Event{{Type: "sent", Channel: contract.ChannelSMS, At: at}, {Type: "approved", At: at}}}
+	if ids, err := s.Record(ctx, bad, nil); err == nil {
+		t.Fatalf("unknown status recorded: %v", ids)
+	}
+	if evs, err := s.Events(ctx, "vf_atomic"); err != nil || len(evs) != 0 {
+		t.Fatalf("audit events after a refused projection: %v %v", evs, err)
+	}
+	if out, err := s.OutboundEvents(ctx, "t1", "vf_atomic"); err != nil || len(out) != 0 {
+		t.Fatalf("outbound events after a refused projection: %v %v", out, err)
+	}
+	bad.State.Status = contract.StatusPending
+	if ids, err := s.Record(ctx, bad, nil); err != nil || len(ids) != 2 {
+		t.Fatalf("valid projection: %v %v", ids, err)
+	}
+}

@@ -25,10 +25,10 @@ func (s *Store) Record(ctx context.Context, in contract.RecordInput, ev *Evidenc
 	// completed_at is set exactly when the status is final (the workflow
 	// sets CompletedAt with every final status; a state without it keeps the
 	// stored one, or now). An unknown status is refused by the database.
-	// One round trip in the common case: the state and its audit events as
-	// one pipelined batch, which PostgreSQL runs as one implicit
-	// transaction. Evidence and contract events (whose outbound rows need
-	// the tenant's callback) take an explicit transaction.
+	// One round trip: the state, its audit events, the evidence and the
+	// contract events for the tenant's callback go as one pipelined batch,
+	// which PostgreSQL runs as one implicit transaction (an error in any
+	// statement rolls back all of them).
 	b := &pgx.Batch{}
 	b.Queue(`
 		update verifications set status = $3, channel = nullif($4, ''), checks_left = greatest($5::int, 0), attempts = $6,
@@ -51,35 +51,18 @@ func (s *Store) Record(ctx context.Context, in contract.RecordInput, ev *Evidenc
 		// The fraud engine's country budgets count SMS and voice sends.
 		b.Queue(countSendsSQL, in.TenantID, in.VerificationID, attempts)
 	}
-	if ev == nil && !hasOutbound(in.Events) {
-		if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
-			return nil, fmt.Errorf("store: record: %w", err)
-		}
-		return nil, nil
-	}
 	if ev != nil {
 		b.Queue(`insert into evidence (verification_id, tenant_id, key_id, document) values ($1, $2, $3, $4)
 			on conflict (verification_id) do nothing`, in.VerificationID, in.TenantID, ev.KeyID, ev.Document)
 	}
-	var hasCallback bool
-	b.Queue(`select exists(select 1 from tenant_callbacks where tenant_id = $1)`, in.TenantID).
-		QueryRow(func(r pgx.Row) error { return r.Scan(&hasCallback) })
-	var queued []int64
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return err
-		}
-		if !hasCallback {
-			return nil
-		}
-		var err error
-		queued, err = insertOutbound(ctx, tx, in)
-		return err
-	})
+	queued, err := queueOutbound(b, in)
 	if err != nil {
 		return nil, fmt.Errorf("store: record: %w", err)
 	}
-	return queued, nil
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("store: record: %w", err)
+	}
+	return *queued, nil
 }
 
 // attemptsJSON marshals a verification's attempts for the read model: always
