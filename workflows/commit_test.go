@@ -14,7 +14,7 @@ import (
 )
 
 // TestUpdatesCommitBeforeTheyRecord reads every recorded history made with
-// the change "update-commits-first" (or "local-sends", which implies it)
+// the change "update-commits-first" (or "local-sends" or "receipt-batches", which imply it)
 // and checks what it promises: a check, resend or cancel completes in a
 // later workflow task than the one that accepted it. The handler changes
 // nothing before that later task (commitFirst), so whatever it projects or
@@ -30,7 +30,7 @@ func TestUpdatesCommitBeforeTheyRecord(t *testing.T) {
 	checked := 0
 	for _, f := range files {
 		h := readHistory(t, f)
-		if !hasChange(t, dc, h, "update-commits-first") && !hasChange(t, dc, h, "local-sends") {
+		if !hasChange(t, dc, h, "update-commits-first") && !hasChange(t, dc, h, "local-sends") && !hasChange(t, dc, h, "receipt-batches") {
 			continue
 		}
 		evs := h.GetEvents()

@@ -6,29 +6,36 @@ import (
 	"github.com/veriflow/veriflow/internal/contract"
 )
 
-// onReceipt applies one delivery receipt (a signal) to its attempt. A
-// receipt whose message id is not known yet raced its send: it is kept
-// until the send returns (applyEarly).
+// onReceipt applies one delivery receipt (a signal) to its attempt and
+// projects the change (histories before changeReceiptBatches).
 func (v *verification) onReceipt(ctx workflow.Context, r contract.Receipt) {
+	if v.applyReceiptSignal(ctx, r) {
+		v.project(ctx)
+	}
+}
+
+// applyReceiptSignal applies one delivery receipt (a signal) to its
+// attempt and reports whether anything changed. A receipt whose message id
+// is not known yet raced its send: it is kept until the send returns
+// (applyEarly).
+func (v *verification) applyReceiptSignal(ctx workflow.Context, r contract.Receipt) bool {
 	if r.ID != 0 {
 		if v.seen[r.ID] {
-			return
+			return false
 		}
 		v.seen[r.ID] = true
 	}
 	if !r.Status.Valid() || r.MessageID == "" {
-		return
+		return false
 	}
 	for i := range v.state.Attempts {
 		if v.state.Attempts[i].MessageID == r.MessageID {
-			if v.applyReceipt(ctx, i, r) {
-				v.project(ctx)
-			}
-			return
+			return v.applyReceipt(ctx, i, r)
 		}
 	}
 	// The send has not returned yet: keep the receipt until it does.
 	v.early[r.MessageID] = append(v.early[r.MessageID], r)
+	return false
 }
 
 // applyEarly applies to attempt i the receipts that arrived before its

@@ -40,7 +40,27 @@ const (
 	// again — and a send is projected once, after it returns, with its
 	// "sending" event (and the first one with "created").
 	changeLocalSends = "local-sends"
+	// changeReceiptBatches is recorded first thing in a workflow instead of
+	// changeLocalSends and stands for it (and so for every change above)
+	// and for its own: the receipts that arrive in one workflow task (a
+	// delivered and a read receipt often do) are applied together and
+	// projected once, not once each.
+	changeReceiptBatches = "receipt-batches"
 )
+
+// recordShape records, first thing in a workflow, which shape it has:
+// only the newest change id is asked for in a new workflow, so one marker
+// (and one search-attribute upsert) stands for all of them. A history
+// from before the newest change has no marker for it: GetVersion answers
+// DefaultVersion without recording anything, and the older id is asked
+// for, which its marker answers.
+func (v *verification) recordShape(ctx workflow.Context) {
+	if workflow.GetVersion(ctx, changeReceiptBatches, workflow.DefaultVersion, 1) == 1 {
+		v.receiptBatches, v.localSends = true, true
+		return
+	}
+	v.localSends = workflow.GetVersion(ctx, changeLocalSends, workflow.DefaultVersion, 1) == 1
+}
 
 // changed reports whether this workflow runs with change: always when it
 // recorded changeLocalSends, else as workflow.GetVersion decides.

@@ -81,6 +81,8 @@ type verification struct {
 	evidence *contract.EvidenceInput
 	// localSends: the workflow runs with changeLocalSends (see updates.go)
 	localSends bool
+	// receiptBatches: the workflow runs with changeReceiptBatches
+	receiptBatches bool
 }
 
 func (v *verification) register(ctx workflow.Context) error {
@@ -106,7 +108,7 @@ func (v *verification) register(ctx workflow.Context) error {
 
 func (v *verification) run(ctx workflow.Context) (contract.State, error) {
 	// First, before any other command: which shape this workflow has.
-	v.localSends = workflow.GetVersion(ctx, changeLocalSends, workflow.DefaultVersion, 1) == 1
+	v.recordShape(ctx)
 	workflow.SetCurrentDetails(ctx, fmt.Sprintf("%s verification, plan %v", v.in.Kind, v.in.Plan.Channels))
 	v.emit(ctx, contract.EventCreated, "", "")
 	if !v.localSends {
@@ -119,7 +121,18 @@ func (v *verification) run(ctx workflow.Context) (contract.State, error) {
 		for {
 			var r contract.Receipt
 			receipts.Receive(gctx, &r)
-			v.onReceipt(gctx, r)
+			if !v.receiptBatches {
+				v.onReceipt(gctx, r)
+				continue
+			}
+			// The receipts of this workflow task, projected once.
+			changed := v.applyReceiptSignal(gctx, r)
+			for receipts.ReceiveAsync(&r) {
+				changed = v.applyReceiptSignal(gctx, r) || changed
+			}
+			if changed {
+				v.project(gctx)
+			}
 		}
 	})
 

@@ -545,3 +545,34 @@ func TestSearchAttributesUpsertedOnlyWhenChanged(t *testing.T) {
 		})
 	}
 }
+
+// TestReceiptsOfOneTaskProjectedOnce: a delivered and a read receipt that
+// arrive together are applied together and written with one projection
+// (changeReceiptBatches), not one each.
+func TestReceiptsOfOneTaskProjectedOnce(t *testing.T) {
+	h := newHarness(t)
+	h.at(time.Second, func() {
+		// Buffered together, as the server hands them to one workflow task.
+		h.env.SignalWorkflowSkippingWorkflowTask(contract.SignalReceipt,
+			contract.Receipt{ID: 1, Provider: "fake", MessageID: msgID(1), Status: contract.AttemptDelivered})
+		h.env.SignalWorkflow(contract.SignalReceipt, contract.Receipt{ID: 2, Provider: "fake", MessageID: msgID(1), Status: contract.AttemptRead})
+	})
+	h.check(5*time.Second, h.code())
+	st := h.run()
+	require.Equal(t, contract.AttemptRead, st.Attempts[0].Status)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var withReceipts [][]string
+	for _, r := range h.records {
+		var types []string
+		for _, e := range r.Events {
+			if e.Type == contract.AttemptEvent(contract.AttemptDelivered) || e.Type == contract.AttemptEvent(contract.AttemptRead) {
+				types = append(types, string(e.Type))
+			}
+		}
+		if len(types) > 0 {
+			withReceipts = append(withReceipts, types)
+		}
+	}
+	require.Equal(t, [][]string{{"delivered", "read"}}, withReceipts)
+}
