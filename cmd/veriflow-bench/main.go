@@ -1,8 +1,9 @@
 // Command veriflow-bench is `make bench`: it starts a Temporal dev server,
-// a PostgreSQL and Veriflow, then measures the full verification path
-// through HTTP against a bare Temporal workflow of the same shape on the
-// same server, and prints throughput, latency percentiles, CPU per
-// verification and the ratio Veriflow/bare (also as JSON).
+// a PostgreSQL and Veriflow (anew for each phase unless -fresh=false), then
+// measures the full verification path through HTTP against a bare Temporal
+// workflow of the same shape on the same server, and prints throughput,
+// latency percentiles, CPU per verification and the ratio Veriflow/bare
+// (also as JSON).
 package main
 
 import (
@@ -37,7 +38,7 @@ func main() {
 func run() error {
 	fs := flag.NewFlagSet("veriflow-bench", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: veriflow-bench [flags]\n\nMeasures Veriflow against the bare Temporal shape on one dev server (see docs/performance.md).\n\nflags:")
+		fmt.Fprintln(fs.Output(), "usage: veriflow-bench [flags]\n\nMeasures Veriflow against the bare Temporal shape on the same dev server, a fresh stack per phase unless -fresh=false (see docs/performance.md).\n\nflags:")
 		fs.PrintDefaults()
 	}
 	levels := fs.String("levels", "32,64,128", "closed-loop concurrencies (callers in flight), comma-separated")
@@ -50,9 +51,10 @@ func run() error {
 	pendingOnly := fs.Bool("pending-only", false, "only the -pending measurement (no throughput or latency phases)")
 	cache := fs.Int("workflow-cache", 0, "the worker's sticky workflow cache size (0: the SDK's default, 10 000)")
 	skipBare := fs.Bool("skip-bare", false, "measure Veriflow only (profiling; no ratio)")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (load generator, API and worker) to this file")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (load generator, API and worker, and each stack's start) to this file")
 	memProfile := fs.String("memprofile", "", "write a heap profile of this process at the end (after -pending, what the open verifications hold)")
 	out := fs.String("json", ".dev/bench/latest.json", "write the report as JSON here (empty: don't)")
+	fresh := fs.Bool("fresh", true, "start a new stack (dev server, PostgreSQL, Veriflow, bare worker; not an external TEMPORAL_ADDRESS or DATABASE_URL) for each level, the open loop and -pending, each warmed up; false: one stack for the whole run")
 	logFile := fs.String("log", ".dev/bench/veriflow.log", "Veriflow's own logs (JSON lines)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -78,7 +80,7 @@ func run() error {
 		opts.Levels = append(opts.Levels, n)
 	}
 	opts.Duration, opts.Warmup, opts.Think, opts.LatencyFraction, opts.Pending = *duration, *warmup, *thinkTime, *fraction, *pending
-	opts.Progress, opts.SkipBare, opts.WorkflowCache, opts.Slices = os.Stdout, *skipBare, *cache, *slices
+	opts.Progress, opts.SkipBare, opts.WorkflowCache, opts.Slices, opts.Fresh = os.Stdout, *skipBare, *cache, *slices, *fresh
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -96,16 +98,16 @@ func run() error {
 	}
 	began := time.Now()
 	if addr := os.Getenv("TEMPORAL_ADDRESS"); addr != "" {
-		fmt.Printf("starting PostgreSQL and Veriflow on the Temporal server at %s…\n", addr)
+		fmt.Printf("Temporal server at %s (external: one for every stack)\n", addr)
+	}
+	if *fresh {
+		fmt.Println("a fresh stack for each level, the open loop and -pending (what each starts anew: its line below)")
 	} else {
-		fmt.Println("starting Temporal dev server, PostgreSQL and Veriflow…")
+		fmt.Println("one stack for the whole run (-fresh=false)")
 	}
-	s, err := bench.StartStack(ctx, slog.New(slog.NewJSONHandler(lf, nil)))
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	fmt.Printf("ready in %.1f s (Veriflow logs: %s)\n", time.Since(began).Seconds(), *logFile)
+	fmt.Printf("Veriflow logs: %s\n", *logFile)
+	log := slog.New(slog.NewJSONHandler(lf, nil))
+	start := func(ctx context.Context) (*bench.Stack, error) { return bench.StartStack(ctx, log) }
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -117,14 +119,12 @@ func run() error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	r, err := bench.Run(ctx, s, opts)
+	if *memProfile != "" {
+		opts.AtEnd = func() error { return writeHeapProfile(*memProfile) }
+	}
+	r, err := bench.Run(ctx, start, opts)
 	if err != nil {
 		return err
-	}
-	if *memProfile != "" {
-		if err := writeHeapProfile(*memProfile); err != nil {
-			return err
-		}
 	}
 	fmt.Println()
 	if err := r.Print(os.Stdout); err != nil {

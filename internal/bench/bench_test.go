@@ -1,9 +1,12 @@
 package bench
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"os"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,13 +29,22 @@ func TestPercentiles(t *testing.T) {
 	}
 }
 
-// TestSmoke runs the whole benchmark briefly: both shapes approve, with no
+// TestSmoke runs the whole benchmark briefly on fresh stacks: each phase
+// group on a new one, all stopped at the end; both shapes approve, with no
 // errors, and their histories are counted.
 func TestSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Temporal and PostgreSQL")
 	}
-	s, err := StartStack(t.Context(), slog.New(slog.DiscardHandler))
+	var started []*Stack
+	start := func(ctx context.Context) (*Stack, error) {
+		s, err := StartStack(ctx, slog.New(slog.DiscardHandler))
+		if err == nil {
+			started = append(started, s)
+		}
+		return s, err
+	}
+	r, err := Run(t.Context(), start, Options{Levels: []int{2}, Duration: 2 * time.Second, Think: 50 * time.Millisecond, LatencyFraction: 0.5, Pending: 20, Fresh: true})
 	switch {
 	case errors.Is(err, localpg.ErrNoBinaries) && os.Getenv("VERIFLOW_REQUIRE_POSTGRES") != "1",
 		errors.Is(err, devstack.ErrNoTemporalCLI) && os.Getenv("VERIFLOW_REQUIRE_TEMPORAL") != "1":
@@ -40,10 +52,22 @@ func TestSmoke(t *testing.T) {
 	case err != nil:
 		t.Fatal(err)
 	}
-	defer s.Close()
-	r, err := Run(t.Context(), s, Options{Levels: []int{2}, Duration: 2 * time.Second, Think: 50 * time.Millisecond, LatencyFraction: 0.5, Pending: 20})
-	if err != nil {
-		t.Fatal(err)
+	// closed 2, open, pending: three stacks, three dev servers, none left.
+	if len(started) != 3 || len(r.Stacks) != 3 || !r.Options.Fresh {
+		t.Fatalf("%d stacks started, report %+v, fresh %v", len(started), r.Stacks, r.Options.Fresh)
+	}
+	pids := map[int]bool{}
+	for i, s := range started {
+		pids[s.TemporalPID] = true
+		if err := syscall.Kill(s.TemporalPID, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("stack %d: dev server %d still runs (%v)", i+1, s.TemporalPID, err)
+		}
+		if !strings.HasPrefix(r.Stacks[i].Started, "new Temporal dev server, PostgreSQL") || r.Stacks[i].ReadySec <= 0 {
+			t.Errorf("stack %d: %+v", i+1, r.Stacks[i])
+		}
+	}
+	if len(pids) != 3 {
+		t.Errorf("dev server PIDs %v, want three different", pids)
 	}
 	for _, p := range r.Phases {
 		if p.Approved == 0 || p.Errors != 0 {
@@ -71,6 +95,16 @@ func TestSmoke(t *testing.T) {
 	// ratio, time to send, start, check, CPU, RSS (no level of 64 or more).
 	if len(r.Goals) != 6 {
 		t.Errorf("goals: %+v", r.Goals)
+	}
+}
+
+// TestRunStartError: a stack that does not start ends the run with the
+// starter's error, wrapped.
+func TestRunStartError(t *testing.T) {
+	boom := errors.New("boom")
+	_, err := Run(t.Context(), func(context.Context) (*Stack, error) { return nil, boom }, Options{Levels: []int{2}, Fresh: true})
+	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "closed 2") {
+		t.Fatalf("err = %v, want boom for closed 2", err)
 	}
 }
 

@@ -87,8 +87,13 @@ type Report struct {
 		DurationSec     float64 `json:"duration_sec"`
 		ThinkMs         float64 `json:"think_ms"`
 		LatencyFraction float64 `json:"latency_fraction"`
+		// Fresh: each level, the open loop and the pending measurement ran
+		// on a newly started stack (Stacks says what was new).
+		Fresh bool `json:"fresh_stacks"`
 	} `json:"options"`
-	Phases []Phase `json:"phases"`
+	// Stacks are the stacks the run started, in order.
+	Stacks []StackStart `json:"stacks"`
+	Phases []Phase      `json:"phases"`
 	// BareMax and VeriflowMax are the best closed-loop throughputs;
 	// Ratio is VeriflowMax / BareMax.
 	BareMax     float64            `json:"bare_max_per_sec"`
@@ -97,6 +102,16 @@ type Report struct {
 	History     map[string]History `json:"history"`
 	Pending     *Pending           `json:"pending,omitempty"`
 	Goals       []Goal             `json:"targets"`
+}
+
+// StackStart is one stack the run started.
+type StackStart struct {
+	// For names the phases it served ("closed 32", "open", "pending",
+	// "the whole run").
+	For      string  `json:"for"`
+	ReadySec float64 `json:"ready_sec"`
+	// Started says what was new and what was external, shared by all.
+	Started string `json:"started"`
 }
 
 // Goal is one of the issue's targets and whether this run met it.
@@ -180,6 +195,9 @@ func (r *Report) Print(w io.Writer) error {
 	if r.Pending != nil {
 		fmt.Fprintf(w, "pending: %d opened in %.0f s (workflow cache %d); RSS %.0f → %.0f MiB (peak); RSS by tenth: %.0f\n",
 			r.Pending.Opened, r.Pending.Seconds, r.Pending.WorkflowCache, r.Pending.StartRSS, r.Pending.PeakRSSMiB, r.Pending.RSSMiB)
+	}
+	for i, st := range r.Stacks {
+		fmt.Fprintf(w, "stack %d for %s ready in %.1f s (%s)\n", i+1, st.For, st.ReadySec, st.Started)
 	}
 	fmt.Fprintln(w, "\ntargets:")
 	for _, t := range r.Goals {

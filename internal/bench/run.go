@@ -43,35 +43,102 @@ type Options struct {
 	// bare and Veriflow (each Duration/Slices long), so a change in the
 	// machine's speed during the run hits both alike.
 	Slices int
-	// Progress receives a line per phase.
+	// Fresh starts a new stack (Starter) for each closed-loop level, the
+	// open loop and the pending measurement, each with its own warm-up: a
+	// dev server and databases slow down as they age, which would
+	// otherwise charge the later phases for the earlier ones. False: one
+	// stack serves the whole run.
+	Fresh bool
+	// AtEnd, when set, runs last while the last stack still runs (a heap
+	// profile of what the pending verifications hold).
+	AtEnd func() error
+	// Progress receives a line per phase and per stack started.
 	Progress io.Writer
 }
 
-// Run measures s under o.
-func Run(ctx context.Context, s *Stack, o Options) (*Report, error) {
+// Starter starts a stack for Run (StartStack with the run's logger).
+type Starter func(ctx context.Context) (*Stack, error)
+
+// stackRun is a stack Run started, the targets that drive it, and the
+// index of its first phase in the report.
+type stackRun struct {
+	s     *Stack
+	vf    *veriflowTarget
+	bare  *bareTarget
+	first int
+}
+
+func newStackRun(s *Stack, think time.Duration, first int) *stackRun {
+	return &stackRun{s: s, vf: newVeriflowTarget(s, think), first: first,
+		bare: &bareTarget{c: s.Bare, seq: sequence(strconv.FormatInt(time.Now().UnixNano(), 36)), wait: think, accepted: s.bareAccepted}}
+}
+
+// close stops the stack and drops the target's idle connections to it.
+func (sr *stackRun) close() {
+	sr.vf.http.CloseIdleConnections()
+	sr.s.Close()
+}
+
+// Run measures what start starts under o. With o.Fresh every closed-loop
+// level, the open loop and the pending measurement get a stack of their
+// own (each warmed up, each closed when the next starts); otherwise one
+// stack serves them all. Run closes every stack it starts.
+func Run(ctx context.Context, start Starter, o Options) (*Report, error) {
 	progress := o.Progress
 	if progress == nil {
 		progress = io.Discard
 	}
 	r := &Report{Time: time.Now().UTC(), GoVersion: runtime.Version(), CPUs: runtime.NumCPU(), History: map[string]History{}}
 	r.Commit = commit()
-	r.Options.Levels, r.Options.DurationSec, r.Options.ThinkMs, r.Options.LatencyFraction =
-		o.Levels, o.Duration.Seconds(), float64(o.Think.Milliseconds()), o.LatencyFraction
-	vf := newVeriflowTarget(s, o.Think)
-	bare := &bareTarget{c: s.Bare, seq: sequence(strconv.FormatInt(time.Now().UnixNano(), 36)), wait: o.Think, accepted: s.bareAccepted}
+	r.Options.Levels, r.Options.DurationSec, r.Options.ThinkMs, r.Options.LatencyFraction, r.Options.Fresh =
+		o.Levels, o.Duration.Seconds(), float64(o.Think.Milliseconds()), o.LatencyFraction, o.Fresh
 
-	if o.Warmup > 0 && len(o.Levels) > 0 {
-		fmt.Fprintf(progress, "warm-up %s…\n", o.Warmup)
-		for _, t := range []Target{bare, vf} {
-			if w := closedLoop(ctx, t, 8, o.Warmup/2); w.errors > 0 {
-				return nil, fmt.Errorf("warm-up of %s: %s", t.Name(), w.errorSummary())
+	var cur *stackRun
+	defer func() {
+		if cur != nil {
+			cur.close()
+		}
+	}()
+	// use returns the stack for the phases labelled label: the current one,
+	// or with o.Fresh (and at first) a newly started one, warmed up when
+	// warm — the previous stack's histories are counted before it stops.
+	use := func(label string, warm bool) (*stackRun, error) {
+		if cur != nil && !o.Fresh {
+			return cur, nil
+		}
+		if cur != nil {
+			if err := recordHistory(ctx, cur.s, r.Phases[cur.first:], r.History); err != nil {
+				return nil, err
+			}
+			cur.close()
+			cur = nil
+		}
+		if !o.Fresh {
+			label = "the whole run"
+		}
+		t0 := time.Now()
+		s, err := start(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("starting the stack for %s: %w", label, err)
+		}
+		cur = newStackRun(s, o.Think, len(r.Phases))
+		ready := time.Since(t0)
+		r.Stacks = append(r.Stacks, StackStart{For: label, ReadySec: round(ready.Seconds(), 2), Started: s.Started()})
+		fmt.Fprintf(progress, "stack %d for %s: %s — ready in %.1f s\n", len(r.Stacks), label, s.Started(), ready.Seconds())
+		if warm && o.Warmup > 0 {
+			fmt.Fprintf(progress, "warm-up %s…\n", o.Warmup)
+			for _, t := range []Target{cur.bare, cur.vf} {
+				if w := closedLoop(ctx, t, 8, o.Warmup/2); w.errors > 0 {
+					return nil, fmt.Errorf("warm-up of %s: %s", t.Name(), w.errorSummary())
+				}
 			}
 		}
+		return cur, nil
 	}
 	// once runs one slice of load on t and returns what it measured; a
 	// closed loop's CPU is read when its window ends, before the callers
 	// still in flight drain.
-	once := func(t Target, mode string, conc int, rate float64, d time.Duration) slice {
+	once := func(s *Stack, t Target, mode string, conc int, rate float64, d time.Duration) slice {
 		before := readCPU(s)
 		t0 := time.Now()
 		if mode == "open" {
@@ -89,25 +156,31 @@ func Run(ctx context.Context, s *Stack, o Options) (*Report, error) {
 			return slice{out: out, cpu: readCPU(s).sub(before), elapsed: time.Since(t0)}
 		}
 	}
-	// measure runs every target in turn, slices times, each slice a share
-	// of o.Duration, so both see the same machine over the same minutes.
-	measure := func(targets []Target, mode string, conc int, rate float64, slices int) []Phase {
+	// measure runs every target of sr in turn, slices times, each slice a
+	// share of o.Duration, so both see the same machine over the same
+	// minutes.
+	measure := func(sr *stackRun, mode string, conc int, rate float64, slices int) []Phase {
+		targets := []Target{sr.bare, sr.vf}
+		if o.SkipBare {
+			targets = []Target{sr.vf}
+		}
 		acc := make([]slice, len(targets))
 		for range slices {
 			for i, t := range targets {
-				acc[i] = acc[i].merge(once(t, mode, conc, rate, o.Duration/time.Duration(slices)))
+				acc[i] = acc[i].merge(once(sr.s, t, mode, conc, rate, o.Duration/time.Duration(slices)))
 			}
 		}
 		phases := make([]Phase, len(targets))
 		for i, t := range targets {
-			if t == Target(vf) && acc[i].out != nil {
-				if err := sandboxSends(ctx, s, acc[i].out.samples); err != nil {
+			isVF := t == Target(sr.vf)
+			if isVF && acc[i].out != nil {
+				if err := sandboxSends(ctx, sr.s, acc[i].out.samples); err != nil {
 					fmt.Fprintf(progress, "time to send not read: %v\n", err)
 				}
 			}
 			p := summarize(t.Name(), mode, conc, rate, acc[i].elapsed, acc[i].out, acc[i].cpu)
-			if t == Target(vf) && len(acc[i].out.samples) > 0 {
-				if share, err := earlyChecks(ctx, s, acc[i].out.samples); err == nil {
+			if isVF && len(acc[i].out.samples) > 0 {
+				if share, err := earlyChecks(ctx, sr.s, acc[i].out.samples); err == nil {
 					p.EarlyChecks = &share
 				}
 			}
@@ -122,12 +195,12 @@ func Run(ctx context.Context, s *Stack, o Options) (*Report, error) {
 		return phases
 	}
 
-	both := []Target{bare, vf}
-	if o.SkipBare {
-		both = []Target{vf}
-	}
 	for _, level := range o.Levels {
-		for _, p := range measure(both, "closed", level, 0, max(o.Slices, 1)) {
+		sr, err := use(fmt.Sprintf("closed %d", level), true)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range measure(sr, "closed", level, 0, max(o.Slices, 1)) {
 			r.Phases = append(r.Phases, p)
 			if p.Target == "bare" {
 				r.BareMax = math.Max(r.BareMax, p.PerSec)
@@ -141,7 +214,11 @@ func Run(ctx context.Context, s *Stack, o Options) (*Report, error) {
 	}
 	var latency, bareOpen Phase
 	if rate := r.BareMax * o.LatencyFraction; rate > 0 {
-		for _, p := range measure(both, "open", 0, rate, 1) {
+		sr, err := use("open", true)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range measure(sr, "open", 0, rate, 1) {
 			r.Phases = append(r.Phases, p)
 			if p.Target == "veriflow" {
 				latency = p
@@ -150,22 +227,19 @@ func Run(ctx context.Context, s *Stack, o Options) (*Report, error) {
 			}
 		}
 	}
-	for _, p := range slices.Backward(r.Phases) {
-		if _, ok := r.History[p.Target]; !ok && p.lastID != "" {
-			c := s.Bare
-			if p.Target == "veriflow" {
-				c = s.Veriflow
-			}
-			h, err := countHistory(ctx, c, workflowID(p.Target, p.lastID))
-			if err != nil {
-				return nil, fmt.Errorf("history of %s: %w", p.lastID, err)
-			}
-			r.History[p.Target] = h
+	if cur != nil {
+		if err := recordHistory(ctx, cur.s, r.Phases[cur.first:], r.History); err != nil {
+			return nil, err
 		}
+		cur.first = len(r.Phases) // counted: not again when it stops
 	}
 	if o.Pending > 0 {
+		sr, err := use("pending", false)
+		if err != nil {
+			return nil, err
+		}
 		fmt.Fprintf(progress, "opening %d pending verifications…\n", o.Pending)
-		pend, err := openPending(ctx, s, o.Pending, progress)
+		pend, err := openPending(ctx, sr.s, o.Pending, progress)
 		if pend != nil {
 			pend.WorkflowCache = cmp.Or(o.WorkflowCache, 10000)
 		}
@@ -175,7 +249,35 @@ func Run(ctx context.Context, s *Stack, o Options) (*Report, error) {
 		r.Pending = pend
 	}
 	r.Goals = goals(r, latency, bareOpen)
+	if o.AtEnd != nil {
+		if err := o.AtEnd(); err != nil {
+			return nil, err
+		}
+	}
 	return r, nil
+}
+
+// recordHistory counts, on s, the history of the last verification of each
+// target among phases (those s served) into h, replacing an earlier
+// stack's count.
+func recordHistory(ctx context.Context, s *Stack, phases []Phase, h map[string]History) error {
+	seen := map[string]bool{}
+	for _, p := range slices.Backward(phases) {
+		if seen[p.Target] || p.lastID == "" {
+			continue
+		}
+		seen[p.Target] = true
+		c := s.Bare
+		if p.Target == "veriflow" {
+			c = s.Veriflow
+		}
+		got, err := countHistory(ctx, c, workflowID(p.Target, p.lastID))
+		if err != nil {
+			return fmt.Errorf("history of %s: %w", p.lastID, err)
+		}
+		h[p.Target] = got
+	}
+	return nil
 }
 
 func workflowID(target, id string) string {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -51,6 +52,11 @@ type Stack struct {
 	// PostgreSQL (the production topology), counted with Temporal.
 	TemporalDBPID int
 
+	// started says what StartStack started for this stack and what it
+	// found running (TEMPORAL_ADDRESS, DATABASE_URL), for the progress
+	// lines and the report.
+	started string
+
 	store        *store.Store
 	dev          *devstack.Stack
 	bareWorker   sdkworker.Worker
@@ -90,6 +96,7 @@ func StartStack(ctx context.Context, log *slog.Logger) (_ *Stack, err error) {
 			s.Close()
 		}
 	}()
+	s.started = describe(dev)
 	// An external Temporal server (TEMPORAL_ADDRESS) is accounted for when
 	// its process, and its database's postmaster, are named
 	// (scripts/bench-on-postgres.sh does).
@@ -113,6 +120,32 @@ func StartStack(ctx context.Context, log *slog.Logger) (_ *Stack, err error) {
 	}
 	s.bareWorker = w
 	return s, nil
+}
+
+// Started says what StartStack started for s (new processes and
+// databases) and which dependencies it found running, and so shared with
+// every other stack of the run.
+func (s *Stack) Started() string { return s.started }
+
+// describe names what dev started and what it found running (never the
+// database URL: it may hold a password).
+func describe(dev *devstack.Stack) string {
+	started, external := []string{}, []string{}
+	if dev.TemporalPID != 0 {
+		started = append(started, "Temporal dev server")
+	} else {
+		external = append(external, "Temporal at "+dev.TemporalAddress)
+	}
+	if dev.PostgresPID != 0 {
+		started = append(started, "PostgreSQL")
+	} else {
+		external = append(external, "PostgreSQL of DATABASE_URL")
+	}
+	out := "new " + strings.Join(append(started, "Veriflow", "bare worker"), ", ")
+	if len(external) > 0 {
+		out += "; external, not fresh: " + strings.Join(external, ", ")
+	}
+	return out
 }
 
 // Close stops everything StartStack started, in reverse order.
