@@ -30,7 +30,7 @@ type Signaler interface {
 
 // Store is the part of the store the service needs.
 type Store interface {
-	InsertReceipt(ctx context.Context, r contract.Receipt, dedupeKey string) (int64, bool, error)
+	IngestReceipt(ctx context.Context, r contract.Receipt, dedupeKey string, applyInformational bool) (store.IngestedReceipt, error)
 	MessageOwner(ctx context.Context, provider, providerMessageID string) (string, string, error)
 	UnappliedReceipts(ctx context.Context, provider, providerMessageID string) ([]contract.Receipt, error)
 	MarkReceiptApplied(ctx context.Context, id int64, verificationID string) error
@@ -72,22 +72,36 @@ func (s *Service) Ingest(ctx context.Context, r contract.Receipt) error {
 	if r.Provider == "" || r.MessageID == "" || !r.Status.Valid() {
 		return fmt.Errorf("receipts: incomplete receipt")
 	}
-	id, dup, err := s.store.InsertReceipt(ctx, r, DedupeKey(r))
+	// One statement stores the receipt and finds its owner; an
+	// informational receipt of a known message is stored applied, as
+	// deliver would mark it (not under the fault injection, which must
+	// see every first delivery).
+	in, err := s.store.IngestReceipt(ctx, r, DedupeKey(r), !s.dropFirst)
 	if err != nil {
 		return fmt.Errorf("receipts: store: %w", err)
 	}
-	if dup {
+	if in.Duplicate || in.Applied {
 		return nil
 	}
-	r.ID = id
-	vid, tenant, err := s.store.MessageOwner(ctx, r.Provider, r.MessageID)
-	if errors.Is(err, store.ErrNotFound) {
-		// Raced the send: Apply picks it up when the message is registered.
-		return nil
-	}
-	if err != nil {
-		s.log.WarnContext(ctx, "receipt stored, owner lookup failed", "receipt_id", id, "error", err)
-		return nil
+	r.ID = in.ID
+	vid, tenant := in.VerificationID, in.TenantID
+	if vid == "" {
+		// The message was not registered when the statement began. Look
+		// again now that the receipt is committed: a send that registered
+		// it meanwhile may have looked for pending receipts before this one
+		// was committed. Stored first, looked up after: either this look
+		// sees the message or the send's ApplyPending sees the receipt, so
+		// none waits for the relay.
+		vid, tenant, err = s.store.MessageOwner(ctx, r.Provider, r.MessageID)
+		if errors.Is(err, store.ErrNotFound) {
+			// Raced the send: ApplyPending picks it up when the message is
+			// registered.
+			return nil
+		}
+		if err != nil {
+			s.log.WarnContext(ctx, "receipt stored, owner lookup failed", "receipt_id", in.ID, "error", err)
+			return nil
+		}
 	}
 	s.deliver(ctx, vid, tenant, r, true)
 	return nil
