@@ -2,6 +2,7 @@ package receipts
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"testing"
 	"time"
@@ -20,6 +21,8 @@ type fakeStore struct {
 	lateOwner, noOwner bool
 	dup                bool
 	ownerLookups       int
+	pending            []contract.Receipt
+	markCalls          int
 }
 
 func (f *fakeStore) IngestReceipt(_ context.Context, r contract.Receipt, _ string, applyInformational bool) (store.IngestedReceipt, error) {
@@ -45,18 +48,27 @@ func (f *fakeStore) MessageOwner(context.Context, string, string) (string, strin
 	return "vf_1", "acme", nil
 }
 func (f *fakeStore) UnappliedReceipts(context.Context, string, string) ([]contract.Receipt, error) {
-	return nil, nil
+	return f.pending, nil
 }
-func (f *fakeStore) MarkReceiptApplied(_ context.Context, id int64, _ string) error {
-	f.applied = append(f.applied, id)
+func (f *fakeStore) MarkReceiptsApplied(_ context.Context, ids []int64, _ string) error {
+	f.markCalls++
+	f.applied = append(f.applied, ids...)
 	return nil
 }
 func (f *fakeStore) AppendEvent(context.Context, string, string, contract.Event) error { return nil }
 
-type fakeSignaler struct{ statuses []contract.AttemptStatus }
+// fakeSignaler records the signalled statuses; it fails those of failOn.
+type fakeSignaler struct {
+	statuses []contract.AttemptStatus
+	failOn   contract.AttemptStatus
+}
 
 func (f *fakeSignaler) SignalWorkflow(_ context.Context, _, _, _ string, arg any) error {
-	f.statuses = append(f.statuses, arg.(contract.Receipt).Status)
+	st := arg.(contract.Receipt).Status
+	if st == f.failOn {
+		return errors.New("temporal unreachable")
+	}
+	f.statuses = append(f.statuses, st)
 	return nil
 }
 
@@ -127,6 +139,24 @@ func TestDropFirstKeepsInformationalReceiptsForTheRelay(t *testing.T) {
 	}
 	if len(st.applied) != 0 || len(sig.statuses) != 0 {
 		t.Fatalf("applied %v, signalled %v: want neither", st.applied, sig.statuses)
+	}
+}
+
+// TestApplyPendingMarksOnce: the pending receipts of a registered message
+// are signalled and those that reached it are marked applied in one call;
+// one whose signal failed stays unapplied for the relay.
+func TestApplyPendingMarksOnce(t *testing.T) {
+	st := &fakeStore{pending: []contract.Receipt{
+		{ID: 1, Provider: "p", MessageID: "m", Status: contract.AttemptSent},
+		{ID: 2, Provider: "p", MessageID: "m", Status: contract.AttemptFailed},
+		{ID: 3, Provider: "p", MessageID: "m", Status: contract.AttemptDelivered},
+	}}
+	sig := &fakeSignaler{failOn: contract.AttemptFailed}
+	if err := New(st, sig, slog.New(slog.DiscardHandler)).ApplyPending(t.Context(), "p", "m", "vf_1", "acme"); err != nil {
+		t.Fatal(err)
+	}
+	if st.markCalls != 1 || len(st.applied) != 2 || st.applied[0] != 1 || st.applied[1] != 3 {
+		t.Fatalf("%d mark calls, applied %v; want one call for 1 and 3", st.markCalls, st.applied)
 	}
 }
 

@@ -150,11 +150,12 @@ func (s *Store) UnappliedReceipts(ctx context.Context, provider, providerMessage
 	return out, nil
 }
 
-// MarkReceiptApplied records that a receipt reached its verification.
-func (s *Store) MarkReceiptApplied(ctx context.Context, id int64, verificationID string) error {
-	_, err := s.pool.Exec(ctx, `update receipts set applied_at = now(), verification_id = $2 where id = $1 and applied_at is null`, id, verificationID)
+// MarkReceiptsApplied records, in one statement, that receipts reached
+// their verification; one already applied keeps its first time.
+func (s *Store) MarkReceiptsApplied(ctx context.Context, ids []int64, verificationID string) error {
+	_, err := s.pool.Exec(ctx, `update receipts set applied_at = now(), verification_id = $2 where id = any($1) and applied_at is null`, ids, verificationID)
 	if err != nil {
-		return fmt.Errorf("store: mark receipt applied: %w", err)
+		return fmt.Errorf("store: mark receipts applied: %w", err)
 	}
 	return nil
 }
