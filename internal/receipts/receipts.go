@@ -30,10 +30,10 @@ type Signaler interface {
 
 // Store is the part of the store the service needs.
 type Store interface {
-	InsertReceipt(ctx context.Context, r contract.Receipt, dedupeKey string) (int64, bool, error)
+	IngestReceipt(ctx context.Context, r contract.Receipt, dedupeKey string, applyInformational bool) (store.IngestedReceipt, error)
 	MessageOwner(ctx context.Context, provider, providerMessageID string) (string, string, error)
 	UnappliedReceipts(ctx context.Context, provider, providerMessageID string) ([]contract.Receipt, error)
-	MarkReceiptApplied(ctx context.Context, id int64, verificationID string) error
+	MarkReceiptsApplied(ctx context.Context, ids []int64, verificationID string) error
 	AppendEvent(ctx context.Context, verificationID, tenantID string, e contract.Event) error
 }
 
@@ -72,22 +72,36 @@ func (s *Service) Ingest(ctx context.Context, r contract.Receipt) error {
 	if r.Provider == "" || r.MessageID == "" || !r.Status.Valid() {
 		return fmt.Errorf("receipts: incomplete receipt")
 	}
-	id, dup, err := s.store.InsertReceipt(ctx, r, DedupeKey(r))
+	// One statement stores the receipt and finds its owner; an
+	// informational receipt of a known message is stored applied, as
+	// deliver would mark it (not under the fault injection, which must
+	// see every first delivery).
+	in, err := s.store.IngestReceipt(ctx, r, DedupeKey(r), !s.dropFirst)
 	if err != nil {
 		return fmt.Errorf("receipts: store: %w", err)
 	}
-	if dup {
+	if in.Duplicate || in.Applied {
 		return nil
 	}
-	r.ID = id
-	vid, tenant, err := s.store.MessageOwner(ctx, r.Provider, r.MessageID)
-	if errors.Is(err, store.ErrNotFound) {
-		// Raced the send: Apply picks it up when the message is registered.
-		return nil
-	}
-	if err != nil {
-		s.log.WarnContext(ctx, "receipt stored, owner lookup failed", "receipt_id", id, "error", err)
-		return nil
+	r.ID = in.ID
+	vid, tenant := in.VerificationID, in.TenantID
+	if vid == "" {
+		// The message was not registered when the statement began. Look
+		// again now that the receipt is committed: a send that registered
+		// it meanwhile may have looked for pending receipts before this one
+		// was committed. Stored first, looked up after: either this look
+		// sees the message or the send's ApplyPending sees the receipt, so
+		// none waits for the relay.
+		vid, tenant, err = s.store.MessageOwner(ctx, r.Provider, r.MessageID)
+		if errors.Is(err, store.ErrNotFound) {
+			// Raced the send: ApplyPending picks it up when the message is
+			// registered.
+			return nil
+		}
+		if err != nil {
+			s.log.WarnContext(ctx, "receipt stored, owner lookup failed", "receipt_id", in.ID, "error", err)
+			return nil
+		}
 	}
 	s.deliver(ctx, vid, tenant, r, true)
 	return nil
@@ -100,24 +114,46 @@ func (s *Service) ApplyPending(ctx context.Context, provider, messageID, verific
 	if err != nil {
 		return fmt.Errorf("receipts: pending: %w", err)
 	}
+	// One statement marks them all applied, after their signals.
+	var applied []int64
 	for _, r := range pending {
-		s.deliver(ctx, verificationID, tenantID, r, true)
+		if s.signal(ctx, verificationID, tenantID, r, true) {
+			applied = append(applied, r.ID)
+		}
 	}
+	s.markApplied(ctx, verificationID, applied...)
 	return nil
 }
 
-// deliver signals one stored receipt and marks it applied. A finished
-// verification cannot take signals any more; the receipt then goes to the
-// audit trail only. first says the signal is the receipt's first try (not
+// deliver signals one stored receipt and marks it applied.
+func (s *Service) deliver(ctx context.Context, verificationID, tenantID string, r contract.Receipt, first bool) {
+	if s.signal(ctx, verificationID, tenantID, r, first) {
+		s.markApplied(ctx, verificationID, r.ID)
+	}
+}
+
+// markApplied records that the receipts ids reached their verification.
+func (s *Service) markApplied(ctx context.Context, verificationID string, ids ...int64) {
+	if len(ids) == 0 {
+		return
+	}
+	if err := s.store.MarkReceiptsApplied(ctx, ids, verificationID); err != nil {
+		s.log.WarnContext(ctx, "mark receipts applied", "receipt_ids", ids, "error", err)
+	}
+}
+
+// signal signals one stored receipt and reports whether it is to be marked
+// applied. A finished verification cannot take signals any more; the
+// receipt then goes to the audit trail only. first says the signal is the receipt's first try (not
 // the Relay's), which the fault injection of DropFirstSignals drops.
 //
 // Informational receipts (queued, sent) are only marked applied: the
 // workflow would ignore them, and a signal costs a history event and a
 // workflow task.
-func (s *Service) deliver(ctx context.Context, verificationID, tenantID string, r contract.Receipt, first bool) {
+func (s *Service) signal(ctx context.Context, verificationID, tenantID string, r contract.Receipt, first bool) bool {
 	if first && s.dropFirst {
 		s.log.InfoContext(ctx, "test fault: first receipt signal dropped; the relay delivers it", "verification_id", verificationID, "receipt_id", r.ID)
-		return
+		return false
 	}
 	var err error
 	if !r.Status.Informational() {
@@ -129,13 +165,11 @@ func (s *Service) deliver(ctx context.Context, verificationID, tenantID string, 
 		e := contract.Event{Type: contract.EventReceiptAfterCompletion, Detail: string(r.Status), At: r.OccurredAt}
 		if err := s.store.AppendEvent(ctx, verificationID, tenantID, e); err != nil {
 			s.log.WarnContext(ctx, "audit late receipt", "verification_id", verificationID, "error", err)
-			return
+			return false
 		}
 	case err != nil:
 		s.log.WarnContext(ctx, "signal receipt; it stays stored", "verification_id", verificationID, "receipt_id", r.ID, "error", err)
-		return
+		return false
 	}
-	if err := s.store.MarkReceiptApplied(ctx, r.ID, verificationID); err != nil {
-		s.log.WarnContext(ctx, "mark receipt applied", "receipt_id", r.ID, "error", err)
-	}
+	return true
 }

@@ -60,23 +60,74 @@ func (s *Store) MessageIDs(ctx context.Context, verificationID, provider string)
 	return ids, nil
 }
 
-// InsertReceipt stores a receipt; a duplicate (same dedupe key) returns
-// duplicate=true and the first one's id.
-func (s *Store) InsertReceipt(ctx context.Context, r contract.Receipt, dedupeKey string) (id int64, duplicate bool, err error) {
-	err = s.pool.QueryRow(ctx, `insert into receipts (provider, provider_message_id, status, error, occurred_at, dedupe_key)
-		values ($1, $2, $3, $4, $5, $6) on conflict (dedupe_key) do nothing returning id`,
-		r.Provider, r.MessageID, string(r.Status), nullable(string(r.Error)), r.OccurredAt, dedupeKey).Scan(&id)
+// IngestedReceipt is what IngestReceipt did with a receipt.
+type IngestedReceipt struct {
+	// ID is the stored receipt's id (the first one's for a duplicate).
+	ID int64
+	// Duplicate says the receipt was stored before: nothing was stored.
+	Duplicate bool
+	// VerificationID and TenantID are the owner of the receipt's message,
+	// empty when the message was not registered when the receipt was
+	// stored (or for a duplicate).
+	VerificationID string
+	TenantID       string
+	// Applied says the receipt was stored already applied: an
+	// informational one of a known message, with applyInformational.
+	Applied bool
+}
+
+// ingestReceipt stores a receipt and, in the same statement, finds its
+// message's owner; a duplicate returns the first receipt's id. Rows of ins
+// are invisible to old in the same statement, so old answers only for a
+// duplicate stored before this statement began; a duplicate inserted
+// concurrently (the insert waited for its commit, then did nothing) yields
+// no row at all.
+const ingestReceipt = `
+	with owner as (
+		select m.verification_id, v.tenant_id from messages m join verifications v on v.id = m.verification_id
+		where m.provider = $1::text and m.provider_message_id = $2::text
+	), ins as (
+		insert into receipts (provider, provider_message_id, status, error, occurred_at, dedupe_key, verification_id, applied_at)
+		select $1::text, $2::text, $3::text, $4::text, $5::timestamptz, $6::text,
+			case when $7::boolean then (select verification_id from owner) end,
+			case when $7::boolean and exists (select 1 from owner) then now() end
+		on conflict (dedupe_key) do nothing
+		returning id, applied_at is not null as applied
+	), old as (
+		select id from receipts where dedupe_key = $6::text and not exists (select 1 from ins)
+	)
+	select ins.id, false, ins.applied, coalesce(owner.verification_id, ''), coalesce(owner.tenant_id, '')
+		from ins left join owner on true
+	union all
+	select old.id, true, false, '', '' from old`
+
+// IngestReceipt stores a receipt and returns, from the same statement (one
+// round trip), its id and its message's owner when the message is
+// registered. A duplicate (same dedupe key) stores nothing and returns the
+// first one's id and Duplicate; only a duplicate stored concurrently, whose
+// row the statement's snapshot cannot see, costs a second query.
+//
+// With applyInformational an informational receipt (queued, sent) of a
+// known message is stored applied (applied_at and verification_id set), as
+// marking it applied would do: such receipts are never signalled.
+func (s *Store) IngestReceipt(ctx context.Context, r contract.Receipt, dedupeKey string, applyInformational bool) (IngestedReceipt, error) {
+	var out IngestedReceipt
+	applyNow := applyInformational && r.Status.Informational()
+	err := s.pool.QueryRow(ctx, ingestReceipt, r.Provider, r.MessageID, string(r.Status), nullable(string(r.Error)),
+		r.OccurredAt, dedupeKey, applyNow).Scan(&out.ID, &out.Duplicate, &out.Applied, &out.VerificationID, &out.TenantID)
 	if errors.Is(err, pgx.ErrNoRows) {
-		err = s.pool.QueryRow(ctx, `select id from receipts where dedupe_key = $1`, dedupeKey).Scan(&id)
+		// Lost a race with the same receipt: the insert waited for the
+		// winner's commit, which this statement's snapshot predates.
+		err = s.pool.QueryRow(ctx, `select id from receipts where dedupe_key = $1`, dedupeKey).Scan(&out.ID)
 		if err != nil {
-			return 0, false, fmt.Errorf("store: insert receipt: %w", err)
+			return IngestedReceipt{}, fmt.Errorf("store: ingest receipt: concurrent duplicate: %w", err)
 		}
-		return id, true, nil
+		return IngestedReceipt{ID: out.ID, Duplicate: true}, nil
 	}
 	if err != nil {
-		return 0, false, fmt.Errorf("store: insert receipt: %w", err)
+		return IngestedReceipt{}, fmt.Errorf("store: ingest receipt: %w", err)
 	}
-	return id, false, nil
+	return out, nil
 }
 
 // UnappliedReceipts returns the receipts of a message not yet signalled.
@@ -99,11 +150,12 @@ func (s *Store) UnappliedReceipts(ctx context.Context, provider, providerMessage
 	return out, nil
 }
 
-// MarkReceiptApplied records that a receipt reached its verification.
-func (s *Store) MarkReceiptApplied(ctx context.Context, id int64, verificationID string) error {
-	_, err := s.pool.Exec(ctx, `update receipts set applied_at = now(), verification_id = $2 where id = $1 and applied_at is null`, id, verificationID)
+// MarkReceiptsApplied records, in one statement, that receipts reached
+// their verification; one already applied keeps its first time.
+func (s *Store) MarkReceiptsApplied(ctx context.Context, ids []int64, verificationID string) error {
+	_, err := s.pool.Exec(ctx, `update receipts set applied_at = now(), verification_id = $2 where id = any($1) and applied_at is null`, ids, verificationID)
 	if err != nil {
-		return fmt.Errorf("store: mark receipt applied: %w", err)
+		return fmt.Errorf("store: mark receipts applied: %w", err)
 	}
 	return nil
 }

@@ -21,8 +21,9 @@ func TestStrandedReceiptIsRelayed(t *testing.T) {
 	})
 	r := contract.Receipt{Provider: "sandbox", MessageID: s.messageIDFor(t, v.ID, "sandbox"), Status: contract.AttemptFailed,
 		Error: "not_on_whatsapp", OccurredAt: time.Now().UTC()}
-	if _, dup, err := s.app.Store.InsertReceipt(t.Context(), r, receipts.DedupeKey(r)); err != nil || dup {
-		t.Fatalf("insert: dup=%v %v", dup, err)
+	// The store alone: stored (its owner known), never signalled.
+	if in, err := s.app.Store.IngestReceipt(t.Context(), r, receipts.DedupeKey(r), true); err != nil || in.Duplicate || in.Applied {
+		t.Fatalf("insert: %+v %v", in, err)
 	}
 	got := s.waitFor(t, s.acme, v.ID, 20*time.Second, "the relay's failover", func(v verification) bool {
 		return len(v.Attempts) == 2 && v.Attempts[0].Error == "not_on_whatsapp"
