@@ -54,6 +54,7 @@ func run() error {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (load generator, API and worker, and each stack's start) to this file")
 	memProfile := fs.String("memprofile", "", "write a heap profile of this process at the end (after -pending, what the open verifications hold)")
 	out := fs.String("json", ".dev/bench/latest.json", "write the report as JSON here (empty: don't)")
+	isolate := fs.Bool("isolate", true, "with -fresh: bare and Veriflow each on a stack of their own in every phase, one window each (-slices ignored); false: they alternate in slices on one stack per phase")
 	fresh := fs.Bool("fresh", true, "start a new stack (dev server, PostgreSQL, Veriflow, bare worker; not an external TEMPORAL_ADDRESS or DATABASE_URL) for each level, the open loop and -pending, each warmed up; false: one stack for the whole run")
 	logFile := fs.String("log", ".dev/bench/veriflow.log", "Veriflow's own logs (JSON lines)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -80,7 +81,7 @@ func run() error {
 		opts.Levels = append(opts.Levels, n)
 	}
 	opts.Duration, opts.Warmup, opts.Think, opts.LatencyFraction, opts.Pending = *duration, *warmup, *thinkTime, *fraction, *pending
-	opts.Progress, opts.SkipBare, opts.WorkflowCache, opts.Slices, opts.Fresh = os.Stdout, *skipBare, *cache, *slices, *fresh
+	opts.Progress, opts.SkipBare, opts.WorkflowCache, opts.Slices, opts.Fresh, opts.Isolate = os.Stdout, *skipBare, *cache, *slices, *fresh, *isolate
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -100,9 +101,12 @@ func run() error {
 	if addr := os.Getenv("TEMPORAL_ADDRESS"); addr != "" {
 		fmt.Printf("Temporal server at %s (external: one for every stack)\n", addr)
 	}
-	if *fresh {
+	switch {
+	case *fresh && *isolate:
+		fmt.Println("a fresh stack for each target of each level and of the open loop, and for -pending (what each starts anew: its line below)")
+	case *fresh:
 		fmt.Println("a fresh stack for each level, the open loop and -pending (what each starts anew: its line below)")
-	} else {
+	default:
 		fmt.Println("one stack for the whole run (-fresh=false)")
 	}
 	fmt.Printf("Veriflow logs: %s\n", *logFile)

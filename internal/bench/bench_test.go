@@ -29,8 +29,8 @@ func TestPercentiles(t *testing.T) {
 	}
 }
 
-// TestSmoke runs the whole benchmark briefly on fresh stacks: each phase
-// group on a new one, all stopped at the end; both shapes approve, with no
+// TestSmoke runs the whole benchmark briefly on fresh, isolated stacks:
+// each target of each phase on a new one, all stopped at the end; both shapes approve, with no
 // errors, and their histories are counted.
 func TestSmoke(t *testing.T) {
 	if testing.Short() {
@@ -44,7 +44,7 @@ func TestSmoke(t *testing.T) {
 		}
 		return s, err
 	}
-	r, err := Run(t.Context(), start, Options{Levels: []int{2}, Duration: 2 * time.Second, Think: 50 * time.Millisecond, LatencyFraction: 0.5, Pending: 20, Fresh: true})
+	r, err := Run(t.Context(), start, Options{Levels: []int{2}, Duration: 2 * time.Second, Think: 50 * time.Millisecond, LatencyFraction: 0.5, Pending: 20, Fresh: true, Isolate: true})
 	switch {
 	case errors.Is(err, localpg.ErrNoBinaries) && os.Getenv("VERIFLOW_REQUIRE_POSTGRES") != "1",
 		errors.Is(err, devstack.ErrNoTemporalCLI) && os.Getenv("VERIFLOW_REQUIRE_TEMPORAL") != "1":
@@ -52,9 +52,15 @@ func TestSmoke(t *testing.T) {
 	case err != nil:
 		t.Fatal(err)
 	}
-	// closed 2, open, pending: three stacks, three dev servers, none left.
-	if len(started) != 3 || len(r.Stacks) != 3 || !r.Options.Fresh {
-		t.Fatalf("%d stacks started, report %+v, fresh %v", len(started), r.Stacks, r.Options.Fresh)
+	// closed 2 and open, each for bare and for Veriflow, and pending: five
+	// stacks, five dev servers, none left.
+	if len(started) != 5 || len(r.Stacks) != 5 || !r.Options.Fresh || !r.Options.Isolate {
+		t.Fatalf("%d stacks started, report %+v, fresh %v, isolated %v", len(started), r.Stacks, r.Options.Fresh, r.Options.Isolate)
+	}
+	for i, want := range []string{"closed 2 bare", "closed 2 veriflow", "open bare", "open veriflow", "pending"} {
+		if r.Stacks[i].For != want {
+			t.Errorf("stack %d for %q, want %q", i+1, r.Stacks[i].For, want)
+		}
 	}
 	pids := map[int]bool{}
 	for i, s := range started {
@@ -66,8 +72,8 @@ func TestSmoke(t *testing.T) {
 			t.Errorf("stack %d: %+v", i+1, r.Stacks[i])
 		}
 	}
-	if len(pids) != 3 {
-		t.Errorf("dev server PIDs %v, want three different", pids)
+	if len(pids) != 5 {
+		t.Errorf("dev server PIDs %v, want five different", pids)
 	}
 	for _, p := range r.Phases {
 		if p.Approved == 0 || p.Errors != 0 {

@@ -90,6 +90,8 @@ type Report struct {
 		// Fresh: each level, the open loop and the pending measurement ran
 		// on a newly started stack (Stacks says what was new).
 		Fresh bool `json:"fresh_stacks"`
+		// Isolate: each target of each phase ran on a stack of its own.
+		Isolate bool `json:"isolated_targets"`
 	} `json:"options"`
 	// Stacks are the stacks the run started, in order.
 	Stacks []StackStart `json:"stacks"`

@@ -49,6 +49,15 @@ type Options struct {
 	// otherwise charge the later phases for the earlier ones. False: one
 	// stack serves the whole run.
 	Fresh bool
+	// Isolate (with Fresh) gives each target of each phase a stack of its
+	// own and one window of Duration (Slices is then ignored): nothing
+	// the other target left running on the server (visibility and timer
+	// tasks, a backlog past its window) is charged to this one, and a
+	// window is not cut into slices whose ramp and first burst (shed by
+	// Veriflow's admission control with a Retry-After of a second) weigh
+	// on the target with the longer cycle. False: the targets alternate
+	// on one stack per phase.
+	Isolate bool
 	// AtEnd, when set, runs last while the last stack still runs (a heap
 	// profile of what the pending verifications hold).
 	AtEnd func() error
@@ -73,6 +82,18 @@ func newStackRun(s *Stack, think time.Duration, first int) *stackRun {
 		bare: &bareTarget{c: s.Bare, seq: sequence(strconv.FormatInt(time.Now().UnixNano(), 36)), wait: think, accepted: s.bareAccepted}}
 }
 
+// targets are the targets measured on sr: only the one named (isolated
+// runs) or both, bare first (or Veriflow alone with skipBare).
+func (sr *stackRun) targets(skipBare bool, only string) []Target {
+	switch {
+	case only == "veriflow" || skipBare:
+		return []Target{sr.vf}
+	case only == "bare":
+		return []Target{sr.bare}
+	}
+	return []Target{sr.bare, sr.vf}
+}
+
 // close stops the stack and drops the target's idle connections to it.
 func (sr *stackRun) close() {
 	sr.vf.http.CloseIdleConnections()
@@ -90,8 +111,9 @@ func Run(ctx context.Context, start Starter, o Options) (*Report, error) {
 	}
 	r := &Report{Time: time.Now().UTC(), GoVersion: runtime.Version(), CPUs: runtime.NumCPU(), History: map[string]History{}}
 	r.Commit = commit()
-	r.Options.Levels, r.Options.DurationSec, r.Options.ThinkMs, r.Options.LatencyFraction, r.Options.Fresh =
-		o.Levels, o.Duration.Seconds(), float64(o.Think.Milliseconds()), o.LatencyFraction, o.Fresh
+	o.Isolate = o.Isolate && o.Fresh
+	r.Options.Levels, r.Options.DurationSec, r.Options.ThinkMs, r.Options.LatencyFraction, r.Options.Fresh, r.Options.Isolate =
+		o.Levels, o.Duration.Seconds(), float64(o.Think.Milliseconds()), o.LatencyFraction, o.Fresh, o.Isolate
 
 	var cur *stackRun
 	defer func() {
@@ -102,7 +124,7 @@ func Run(ctx context.Context, start Starter, o Options) (*Report, error) {
 	// use returns the stack for the phases labelled label: the current one,
 	// or with o.Fresh (and at first) a newly started one, warmed up when
 	// warm — the previous stack's histories are counted before it stops.
-	use := func(label string, warm bool) (*stackRun, error) {
+	use := func(label string, warm bool, only string) (*stackRun, error) {
 		if cur != nil && !o.Fresh {
 			return cur, nil
 		}
@@ -127,7 +149,7 @@ func Run(ctx context.Context, start Starter, o Options) (*Report, error) {
 		fmt.Fprintf(progress, "stack %d for %s: %s — ready in %.1f s\n", len(r.Stacks), label, s.Started(), ready.Seconds())
 		if warm && o.Warmup > 0 {
 			fmt.Fprintf(progress, "warm-up %s…\n", o.Warmup)
-			for _, t := range []Target{cur.bare, cur.vf} {
+			for _, t := range cur.targets(o.SkipBare, only) {
 				if w := closedLoop(ctx, t, 8, o.Warmup/2); w.errors > 0 {
 					return nil, fmt.Errorf("warm-up of %s: %s", t.Name(), w.errorSummary())
 				}
@@ -159,11 +181,7 @@ func Run(ctx context.Context, start Starter, o Options) (*Report, error) {
 	// measure runs every target of sr in turn, slices times, each slice a
 	// share of o.Duration, so both see the same machine over the same
 	// minutes.
-	measure := func(sr *stackRun, mode string, conc int, rate float64, slices int) []Phase {
-		targets := []Target{sr.bare, sr.vf}
-		if o.SkipBare {
-			targets = []Target{sr.vf}
-		}
+	measure := func(sr *stackRun, targets []Target, mode string, conc int, rate float64, slices int) []Phase {
 		acc := make([]slice, len(targets))
 		for range slices {
 			for i, t := range targets {
@@ -195,18 +213,40 @@ func Run(ctx context.Context, start Starter, o Options) (*Report, error) {
 		return phases
 	}
 
+	// group measures every target under one load: on one stack, in
+	// alternating slices, or (Isolate) each on a stack of its own.
+	group := func(label, mode string, conc int, rate float64, slices int) error {
+		names := []string{""}
+		if o.Isolate {
+			names = []string{"bare", "veriflow"}
+			if o.SkipBare {
+				names = []string{"veriflow"}
+			}
+			slices = 1
+		}
+		for _, name := range names {
+			l := label
+			if name != "" {
+				l += " " + name
+			}
+			sr, err := use(l, true, name)
+			if err != nil {
+				return err
+			}
+			r.Phases = append(r.Phases, measure(sr, sr.targets(o.SkipBare, name), mode, conc, rate, slices)...)
+		}
+		return nil
+	}
 	for _, level := range o.Levels {
-		sr, err := use(fmt.Sprintf("closed %d", level), true)
-		if err != nil {
+		if err := group(fmt.Sprintf("closed %d", level), "closed", level, 0, max(o.Slices, 1)); err != nil {
 			return nil, err
 		}
-		for _, p := range measure(sr, "closed", level, 0, max(o.Slices, 1)) {
-			r.Phases = append(r.Phases, p)
-			if p.Target == "bare" {
-				r.BareMax = math.Max(r.BareMax, p.PerSec)
-			} else {
-				r.VeriflowMax = math.Max(r.VeriflowMax, p.PerSec)
-			}
+	}
+	for _, p := range r.Phases {
+		if p.Target == "bare" {
+			r.BareMax = math.Max(r.BareMax, p.PerSec)
+		} else {
+			r.VeriflowMax = math.Max(r.VeriflowMax, p.PerSec)
 		}
 	}
 	if r.BareMax > 0 {
@@ -214,15 +254,15 @@ func Run(ctx context.Context, start Starter, o Options) (*Report, error) {
 	}
 	var latency, bareOpen Phase
 	if rate := r.BareMax * o.LatencyFraction; rate > 0 {
-		sr, err := use("open", true)
-		if err != nil {
+		if err := group("open", "open", 0, rate, 1); err != nil {
 			return nil, err
 		}
-		for _, p := range measure(sr, "open", 0, rate, 1) {
-			r.Phases = append(r.Phases, p)
-			if p.Target == "veriflow" {
+		for _, p := range r.Phases {
+			switch {
+			case p.Mode != "open":
+			case p.Target == "veriflow":
 				latency = p
-			} else {
+			default:
 				bareOpen = p
 			}
 		}
@@ -234,7 +274,7 @@ func Run(ctx context.Context, start Starter, o Options) (*Report, error) {
 		cur.first = len(r.Phases) // counted: not again when it stops
 	}
 	if o.Pending > 0 {
-		sr, err := use("pending", false)
+		sr, err := use("pending", false, "")
 		if err != nil {
 			return nil, err
 		}
