@@ -85,7 +85,7 @@ type Config struct {
 	UnsentStartsGlobal int
 	// MaxInFlight bounds the starts and checks one API process works on at
 	// once; past it a request waits up to QueueWait for a slot, then gets
-	// 503 with Retry-After (VERIFLOW_API_MAX_IN_FLIGHT, 0: the default 32,
+	// 503 with Retry-After (VERIFLOW_API_MAX_IN_FLIGHT, 0: the default api.DefaultMaxInFlight, 64,
 	// negative: unbounded; VERIFLOW_API_QUEUE_WAIT, default 250ms).
 	MaxInFlight int
 	QueueWait   time.Duration
