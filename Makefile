@@ -222,7 +222,7 @@ E2E_SHORT_RUN ?= ^(TestSandboxNumbers|TestCheckRightAfterStartIsApproved|TestWro
 e2e-postgres-short: temporal-cli ## a short e2e subset against the Temporal server on a brand-new Postgres (scripts/e2e-on-postgres.sh; builds the server the first time, ~3 min)
 	E2E_FRESH=1 E2E_RUN='$(E2E_SHORT_RUN)' scripts/e2e-on-postgres.sh
 
-bench: temporal-cli ## Veriflow over HTTP vs the bare Temporal shape on the same dev server, a fresh stack per level (~5 min): throughput, time to send, latency, CPU, ratio; BENCH_TEMPORAL=postgres: on the Temporal server on PostgreSQL; JSON in .dev/bench/
+bench: temporal-cli ## Veriflow over HTTP vs the bare Temporal shape each on a fresh stack per phase, 30 s windows (~5.5 min): throughput, time to send, latency, CPU, ratio; BENCH_TEMPORAL=postgres: on the Temporal server on PostgreSQL; JSON in .dev/bench/
 	@$(GO) build -o $(BIN_DIR)/veriflow-bench ./cmd/veriflow-bench
 ifeq ($(BENCH_TEMPORAL),postgres)
 	@scripts/bench-on-postgres.sh $(BIN_DIR)/veriflow-bench $(BENCH_FLAGS)
