@@ -7,18 +7,10 @@ import (
 )
 
 // onReceipt applies one delivery receipt (a signal) to its attempt and
-// projects the change (histories before changeReceiptBatches).
-func (v *verification) onReceipt(ctx workflow.Context, r contract.Receipt) {
-	if v.applyReceiptSignal(ctx, r) {
-		v.project(ctx)
-	}
-}
-
-// applyReceiptSignal applies one delivery receipt (a signal) to its
-// attempt and reports whether anything changed. A receipt whose message id
+// reports whether anything changed. A receipt whose message id
 // is not known yet raced its send: it is kept until the send returns
 // (applyEarly).
-func (v *verification) applyReceiptSignal(ctx workflow.Context, r contract.Receipt) bool {
+func (v *verification) onReceipt(ctx workflow.Context, r contract.Receipt) bool {
 	if r.ID != 0 {
 		if v.seen[r.ID] {
 			return false

@@ -121,14 +121,11 @@ func (v *verification) run(ctx workflow.Context) (contract.State, error) {
 		for {
 			var r contract.Receipt
 			receipts.Receive(gctx, &r)
-			if !v.receiptBatches {
-				v.onReceipt(gctx, r)
-				continue
-			}
-			// The receipts of this workflow task, projected once.
-			changed := v.applyReceiptSignal(gctx, r)
-			for receipts.ReceiveAsync(&r) {
-				changed = v.applyReceiptSignal(gctx, r) || changed
+			changed := v.onReceipt(gctx, r)
+			// With changeReceiptBatches, the other receipts of this
+			// workflow task too: one projection for all of them.
+			for v.receiptBatches && receipts.ReceiveAsync(&r) {
+				changed = v.onReceipt(gctx, r) || changed
 			}
 			if changed {
 				v.project(gctx)
